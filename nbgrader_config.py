@@ -1,0 +1,24 @@
+"""nbgrader configuration for the gradient-checking course.
+
+Run the plain nbgrader commands from this folder (the course root):
+nbgrader generate_assignment gradient_checking, nbgrader autograde gradient_checking,
+nbgrader generate_feedback gradient_checking, nbgrader export.
+"""
+
+import os
+import sys
+
+COURSE_ROOT = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, COURSE_ROOT)  # the trusted `grader` package
+
+c = get_config()  # noqa: F821 -- provided by nbgrader when it loads this file
+
+c.CourseDirectory.root = COURSE_ROOT
+c.CourseDirectory.course_id = "gradient-checking"
+
+# Feedback goes to students: it must not show hidden test code (nbgrader issue #917).
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "grader.feedback.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
