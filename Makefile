@@ -36,7 +36,7 @@ release: $(VENV)/.installed
 
 # The sample class in submitted/, built from the release and tests/corpus/sample_class.
 sample-class: $(VENV)/.installed
-	$(PYTHON) -m grader.corpus sample-class --course-root .
+	$(PYTHON) -m grader.submissions sample-class --course-root .
 
 autograde: $(VENV)/.installed
 	$(NBGRADER) autograde $(ASSIGNMENT) --force

@@ -64,51 +64,47 @@ def _new_axes(ax, figsize):
 def backprop_diagram():
     """Forward and backward pass through the seed's 3-layer net. Returns a 12x5-inch Figure."""
     figure, ax = _canvas(12, 5)
-    forward_y, backward_y, gap = 3.55, 1.85, 0.58
+    forward_y, backward_y, gap, first_left = 3.55, 1.85, 0.58, 0.85
+    # (title, width, layer of its parameters) for each box of the forward pass
     stages = [("LINEAR", 1.05, 1), ("RELU", 0.85, None), ("LINEAR", 1.05, 2), ("RELU", 0.85, None),
               ("LINEAR", 1.05, 3), ("SIGMOID", 1.05, None), ("cost $J$", 1.5, None)]
-    forward_labels = ["$Z^{[1]}$", "$A^{[1]}$", "$Z^{[2]}$", "$A^{[2]}$", "$Z^{[3]}$", "$A^{[3]}$"]
-    backward_labels = ["$dZ^{[1]}$", "$dA^{[1]}$", "$dZ^{[2]}$", "$dA^{[2]}$"]
-    left, centres, x = 0.85, [], 0.85
-    for _, width, _ in stages:
-        centres.append(x + width / 2)
-        x += width + gap
-    edges = [(c - w / 2, c + w / 2) for c, (_, w, _) in zip(centres, stages)]
+    lefts = first_left + np.cumsum([0] + [width + gap for _, width, _ in stages[:-1]])
+    edges = [(left, left + width) for left, (_, width, _) in zip(lefts, stages)]
+    centres = [(left + right) / 2 for left, right in edges]
+
+    def labelled_arrow(start, end, label, colour):
+        _arrow(ax, start, end, colour)
+        ax.text((start[0] + end[0]) / 2, start[1] + 0.08, label, ha="center", va="bottom",
+                fontsize=13, color=colour)
 
     ax.text(6, 4.7, "Backpropagation through a 3-layer neural net", ha="center", va="center",
             fontsize=15, weight="bold", color="#222222")
-    _arrow(ax, (0.15, forward_y), (left, forward_y), FORWARD)
-    ax.text(0.45, forward_y + 0.08, "$X$", ha="center", va="bottom", fontsize=13, color=FORWARD)
-    for index, (name, width, layer) in enumerate(stages):
-        is_cost = index == len(stages) - 1
-        subtitle = "cross-entropy" if is_cost else (f"$W^{{[{layer}]}}, b^{{[{layer}]}}$" if layer else None)
-        colour, fill = (NEUTRAL, NEUTRAL_FILL) if is_cost else (FORWARD, FORWARD_FILL)
-        _box(ax, (centres[index], forward_y), (width, 0.8), name, subtitle, colour, fill)
+    labelled_arrow((0.15, forward_y), (first_left, forward_y), "$X$", FORWARD)
+    for centre, (title, width, layer) in zip(centres[:-1], stages):
+        subtitle = f"$W^{{[{layer}]}}, b^{{[{layer}]}}$" if layer else None
+        _box(ax, (centre, forward_y), (width, 0.8), title, subtitle, FORWARD, FORWARD_FILL)
+    cost_x, cost_width = centres[-1], stages[-1][1]
+    _box(ax, (cost_x, forward_y), (cost_width, 0.8), "cost $J$", "cross-entropy", NEUTRAL,
+         NEUTRAL_FILL)
+    forward_labels = ["$Z^{[1]}$", "$A^{[1]}$", "$Z^{[2]}$", "$A^{[2]}$", "$Z^{[3]}$", "$A^{[3]}$"]
     for (_, right), (next_left, _), label in zip(edges, edges[1:], forward_labels):
-        _arrow(ax, (right, forward_y), (next_left, forward_y), FORWARD)
-        ax.text((right + next_left) / 2, forward_y + 0.08, label, ha="center", va="bottom",
-                fontsize=13, color=FORWARD)
-    cost_x = centres[-1]
+        labelled_arrow((right, forward_y), (next_left, forward_y), label, FORWARD)
     _arrow(ax, (cost_x, 4.3), (cost_x, forward_y + 0.4), NEUTRAL)
     ax.text(cost_x + 0.1, 4.22, "$Y$", ha="left", va="center", fontsize=13, color=NEUTRAL)
 
-    backward_stages = [(c, s) for c, s in zip(centres, stages)][:5]
-    for centre, (name, width, layer) in backward_stages:
-        _box(ax, (centre, backward_y), (width, 0.7), name, "backward", BACKWARD, BACKWARD_FILL)
+    for centre, (title, width, layer) in zip(centres[:5], stages):
+        _box(ax, (centre, backward_y), (width, 0.7), title, "backward", BACKWARD, BACKWARD_FILL)
         if layer:
             _arrow(ax, (centre, backward_y - 0.35), (centre, 0.9), BACKWARD)
-            ax.text(centre, 0.8, f"$dW^{{[{layer}]}},\\ db^{{[{layer}]}}$", ha="center", va="top",
-                    fontsize=13, color=BACKWARD)
-    for (right, _), (_, next_left), label in zip(edges[1:5], edges[:4], backward_labels):
-        _arrow(ax, (next_left, backward_y), (right, backward_y), BACKWARD)
-        ax.text((right + next_left) / 2, backward_y + 0.08, label, ha="center", va="bottom",
-                fontsize=13, color=BACKWARD)
-    linear3_right = edges[4][1]
+            ax.text(centre, 0.8, f"$dW^{{[{layer}]}},\\ db^{{[{layer}]}}$", ha="center",
+                    va="top", fontsize=13, color=BACKWARD)
     ax.add_line(Line2D([cost_x, cost_x], [forward_y - 0.4, backward_y], color=BACKWARD,
                        linewidth=1.6, solid_capstyle="projecting"))
-    _arrow(ax, (cost_x, backward_y), (linear3_right, backward_y), BACKWARD)
-    ax.text((cost_x + linear3_right) / 2, backward_y + 0.08, "$dZ^{[3]} = A^{[3]} - Y$",
-            ha="center", va="bottom", fontsize=13, color=BACKWARD)
+    labelled_arrow((cost_x, backward_y), (edges[4][1], backward_y), "$dZ^{[3]} = A^{[3]} - Y$",
+                   BACKWARD)
+    backward_labels = ["$dA^{[2]}$", "$dZ^{[2]}$", "$dA^{[1]}$", "$dZ^{[1]}$"]
+    for (left, _), (_, previous_right), label in zip(edges[4:0:-1], edges[3::-1], backward_labels):
+        labelled_arrow((left, backward_y), (previous_right, backward_y), label, BACKWARD)
     ax.text(0.15, 4.25, "forward propagation \u2192", ha="left", va="center", fontsize=12,
             style="italic", color=FORWARD)
     ax.text(11.85, 1.25, "\u2190 backward propagation", ha="right", va="center", fontsize=12,
@@ -116,8 +112,21 @@ def backprop_diagram():
     return figure
 
 
+def _draw_array(ax, top_left, shape, first_index, cell, colour):
+    """An array as a grid of cells, each showing its position in theta (row-major order)."""
+    (x, y), (rows, columns) = top_left, shape
+    text_colour = "white" if sum(colour[:3]) < 1.6 else "black"
+    for row in range(rows):
+        for column in range(columns):
+            ax.add_patch(Rectangle((x + column * cell, y - (row + 1) * cell), cell, cell,
+                                   facecolor=colour, edgecolor="white", linewidth=1))
+            ax.text(x + (column + 0.5) * cell, y - (row + 0.5) * cell,
+                    str(first_index + row * columns + column), ha="center", va="center",
+                    fontsize=8, color=text_colour)
+
+
 def _spread(positions, minimum_gap):
-    """Label heights for ``positions`` (sorted top to bottom), pushed down to be ``minimum_gap`` apart."""
+    """Label heights for ``positions`` (sorted top to bottom), pushed down ``minimum_gap`` apart."""
     spread = list(positions)
     for i in range(1, len(spread)):
         spread[i] = min(spread[i], spread[i - 1] - minimum_gap)
@@ -132,66 +141,61 @@ def vectorization_diagram():
     palette = matplotlib.colormaps["tab20"]
     colours = [palette(index % 20) for index in range(len(layout))]
     starts = np.cumsum([0] + [int(np.prod(shape)) for _, shape in layout])
-    shapes = [tuple(shape) + (1,) * (2 - len(shape)) for _, shape in layout]  # draw vectors as columns
+    grid_shapes = [tuple(shape) + (1,) * (2 - len(shape)) for _, shape in layout]  # 1-D: a column
+    ax.text(6, 5.7, "Parameter vectorization", ha="center", va="center", fontsize=15,
+            weight="bold", color="#222222")
 
-    rows = []  # each row holds the indices of one layer's arrays, a new row at every "W"
+    # The dictionary, one row per layer (a new row at every "W"), cells scaled to fit.
+    rows = []
     for index, (name, _) in enumerate(layout):
         if not rows or name.startswith("W"):
             rows.append([])
         rows[-1].append(index)
     label_height, row_gap, top, bottom = 0.3, 0.3, 5.1, 0.8
-    cell_rows = sum(max(shapes[i][0] for i in row) for row in rows)
+    cell_rows = sum(max(grid_shapes[i][0] for i in row) for row in rows)
     cell = min(0.36, (top - bottom - len(rows) * (label_height + row_gap)) / cell_rows)
-    columns = max(len(row) for row in rows)
-    column_widths = [max((shapes[row[k]][1] for row in rows if k < len(row)), default=0) * cell
-                     for k in range(columns)]
+    column_widths = [max(grid_shapes[row[k]][1] for row in rows if k < len(row)) * cell
+                     for k in range(max(len(row) for row in rows))]
     column_x = 0.5 + np.cumsum([0] + [width + 0.45 for width in column_widths])
-
-    ax.text(6, 5.7, "Parameter vectorization", ha="center", va="center", fontsize=15,
-            weight="bold", color="#222222")
-    ax.text(0.5, 5.3, "parameters  (dict)", ha="left", va="center", fontsize=12, family="monospace")
+    ax.text(0.5, 5.3, "parameters  (dict)", ha="left", va="center", fontsize=12,
+            family="monospace")
     y = top - label_height
     for row in rows:
-        for column, index in enumerate(row):
-            (name, shape), (n_rows, n_cols) = layout[index], shapes[index]
-            x0 = column_x[column]
-            ax.text(x0, y + 0.05, f"{name} {tuple(shape)}", ha="left", va="bottom", fontsize=10)
-            text_colour = "white" if sum(colours[index][:3]) < 1.6 else "black"
-            for r in range(n_rows):
-                for c in range(n_cols):
-                    ax.add_patch(Rectangle((x0 + c * cell, y - (r + 1) * cell), cell, cell,
-                                           facecolor=colours[index], edgecolor="white", linewidth=1))
-                    ax.text(x0 + (c + 0.5) * cell, y - (r + 0.5) * cell, str(starts[index] + r * n_cols + c),
-                            ha="center", va="center", fontsize=8, color=text_colour)
-        y -= max(shapes[i][0] for i in row) * cell + label_height + row_gap
+        for x, index in zip(column_x, row):
+            name, shape = layout[index]
+            ax.text(x, y + 0.05, f"{name} {tuple(shape)}", ha="left", va="bottom", fontsize=10)
+            _draw_array(ax, (x, y), grid_shapes[index], starts[index], cell, colours[index])
+        y -= max(grid_shapes[i][0] for i in row) * cell + label_height + row_gap
 
-    column_left, column_width, step = 9.2, 0.4, (top - bottom) / len(theta)
-    ax.text(column_left + column_width / 2, 5.3, f"theta  {theta.shape}", ha="center", va="center",
+    # theta, one coloured segment per array, labelled with its index range.
+    left, width, step = 9.2, 0.4, (top - bottom) / len(theta)
+    ax.text(left + width / 2, 5.3, f"theta  {theta.shape}", ha="center", va="center",
             fontsize=12, family="monospace")
-    for index in range(len(layout)):
-        ax.add_patch(Rectangle((column_left, top - starts[index + 1] * step), column_width,
-                               (starts[index + 1] - starts[index]) * step, facecolor=colours[index],
+    for index, colour in enumerate(colours):
+        ax.add_patch(Rectangle((left, top - starts[index + 1] * step), width,
+                               (starts[index + 1] - starts[index]) * step, facecolor=colour,
                                edgecolor="white", linewidth=1.2))
     for k in range(1, len(theta)):
-        ax.plot([column_left, column_left + column_width], [top - k * step] * 2, color="white", linewidth=0.3)
+        ax.plot([left, left + width], [top - k * step] * 2, color="white", linewidth=0.3)
     centres = [top - (starts[i] + starts[i + 1]) / 2 * step for i in range(len(layout))]
     for index, label_y in enumerate(_spread(centres, 0.22)):
         first, last = starts[index], starts[index + 1] - 1
         span = f"{first}\u2013{last}" if last > first else f"{first}"
-        ax.plot([column_left + column_width, column_left + column_width + 0.15, column_left + 0.8],
+        ax.plot([left + width, left + width + 0.15, left + 0.8],
                 [centres[index], centres[index], label_y], color=NEUTRAL, linewidth=0.6)
-        ax.text(column_left + 0.88, label_y, f"{span:>6}  {layout[index][0]}", ha="left", va="center",
-                fontsize=10, family="monospace")
+        ax.text(left + 0.88, label_y, f"{span:>6}  {layout[index][0]}", ha="left",
+                va="center", fontsize=10, family="monospace")
 
     _arrow(ax, (3.9, 3.6), (8.8, 3.6), NEUTRAL, width=2)
-    ax.text(6.35, 3.72, "dictionary_to_vector(parameters)", ha="center", va="bottom", fontsize=11,
-            family="monospace")
+    ax.text(6.35, 3.72, "dictionary_to_vector(parameters)", ha="center", va="bottom",
+            fontsize=11, family="monospace")
     _arrow(ax, (8.8, 2.4), (3.9, 2.4), NEUTRAL, width=2)
-    ax.text(6.35, 2.28, "vector_to_dictionary(theta, layout)", ha="center", va="top", fontsize=11,
-            family="monospace")
+    ax.text(6.35, 2.28, "vector_to_dictionary(theta, layout)", ha="center", va="top",
+            fontsize=11, family="monospace")
     order = ", ".join(name for name, _ in layout)
-    ax.text(0.5, 0.35, f"Numbers are positions in theta: the arrays in the order {order}, each read "
-            "row by row, in row-major (C) order.", ha="left", va="center", fontsize=11, color=NEUTRAL)
+    ax.text(0.5, 0.35, f"Numbers are positions in theta: the arrays in the order {order}, "
+            "each read row by row, in row-major (C) order.", ha="left", va="center",
+            fontsize=11, color=NEUTRAL)
     return figure
 
 
@@ -214,7 +218,7 @@ def plot_v_curve(epsilons, differences, threshold,
             label="relative difference")
     if np.isfinite(threshold) and threshold > 0:
         ax.axhline(threshold, color=BACKWARD, linestyle="--", linewidth=1.2,
-                   label=f"threshold = {threshold:.0e}")
+                   label=f"threshold = {threshold:g}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     if not keep.any():  # nothing to plot: pick limits, a log axis cannot autoscale on no data
@@ -240,7 +244,8 @@ def epsilon_demo(ax=None):
     ax.plot(epsilons[keep], relative[keep], "o", markersize=4, color=FORWARD,
             label="relative difference, measured")
     truncation, round_off = epsilons ** 2 / 12, np.finfo(np.float64).eps / (2 * epsilons)
-    ax.plot(epsilons, truncation, color=BACKWARD, linewidth=1, label="truncation  $\\approx \\epsilon^2/12$")
+    ax.plot(epsilons, truncation, color=BACKWARD, linewidth=1,
+            label="truncation  $\\approx \\epsilon^2/12$")
     ax.plot(epsilons, round_off, color=NEUTRAL, linewidth=1,
             label="round-off  $\\approx$ machine eps $/\\,(2\\epsilon)$")
     ax.axvline(1e-7, color="#2e7d32", linestyle=":", linewidth=1.5, label="course default 1e-7")
@@ -276,7 +281,8 @@ def plot_difference_by_parameter(differences, threshold, ax=None):
     shown = values[np.isfinite(values) & (values > 0)]
     reference = [threshold] if np.isfinite(threshold) and threshold > 0 else []
     ceiling = max([1.0, *shown, *reference]) * 10  # where nan and inf bars end
-    heights = np.where(np.isfinite(values), np.maximum(np.nan_to_num(values), DISPLAY_FLOOR), ceiling)
+    heights = np.where(np.isfinite(values), np.maximum(np.nan_to_num(values), DISPLAY_FLOOR),
+                       ceiling)
     extent = [*heights, *reference] or [1.0]
     lowest = min(extent) / 10
     colours = ["#2e7d32" if value < threshold else BACKWARD for value in values]
@@ -287,10 +293,11 @@ def plot_difference_by_parameter(differences, threshold, ax=None):
                 bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
     if reference:
         ax.axhline(threshold, color=NEUTRAL, linestyle="--", linewidth=1.2,
-                   label=f"threshold = {threshold:.0e}")
+                   label=f"threshold = {threshold:g}")
         ax.legend(loc="upper left")
     ax.set_yscale("log")
     ax.set_ylim(lowest, max(extent) * 1e3)
+    ax.set_xlim(-0.6, max(len(names), 1) - 0.4)
     ax.set_xticks(positions, names)
     ax.set_xlabel("parameter")
     ax.set_ylabel("relative difference")
@@ -320,7 +327,8 @@ def save_figures(directory):
     """
     os.makedirs(directory, exist_ok=True)
     paths = []
-    for filename, make in [("backprop.png", backprop_diagram), ("vectorization.png", vectorization_diagram)]:
+    diagrams = [("backprop.png", backprop_diagram), ("vectorization.png", vectorization_diagram)]
+    for filename, make in diagrams:
         path = os.path.join(directory, filename)
         make().savefig(path, dpi=100, metadata={"Software": None})
         paths.append(path)

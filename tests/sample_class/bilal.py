@@ -1,0 +1,2 @@
+"""Blank: opened the notebook and submitted it without writing anything."""
+# base: release
