@@ -1,0 +1,15 @@
+"""Exercise 4 wrong: returns the per-entry differences instead of one number."""
+# expect: gradient_check_n=0
+
+# %% gradient_check_n
+def gradient_check_n(parameters, gradients, X, Y, epsilon=1e-7, print_msg=False):
+    theta, layout = dictionary_to_vector(parameters)
+    grad = gradients_to_vector(gradients, layout)
+    gradapprox = np.zeros_like(theta)
+    for i in range(theta.shape[0]):
+        plus, minus = np.copy(theta), np.copy(theta)
+        plus[i] += epsilon
+        minus[i] -= epsilon
+        gradapprox[i] = (forward_propagation_n(X, Y, vector_to_dictionary(plus, layout))[0]
+                         - forward_propagation_n(X, Y, vector_to_dictionary(minus, layout))[0]) / (2 * epsilon)
+    return np.abs(grad - gradapprox) / (np.linalg.norm(grad) + np.linalg.norm(gradapprox))
