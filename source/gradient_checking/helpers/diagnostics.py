@@ -3,6 +3,7 @@
 import numpy as np
 
 from .network import forward_propagation_n
+from .testing import swapped_globals
 
 
 def difference_by_parameter(check, parameters, gradients, X, Y, epsilon=1e-7):
@@ -20,18 +21,14 @@ def difference_by_parameter(check, parameters, gradients, X, Y, epsilon=1e-7):
     X, Y -- the data, shapes (n_0, m) and (1, m)
     returns: differences -- dict mapping each parameter name to a float
     """
-    namespace = check.__globals__
-    original = namespace.get("forward_propagation_n", forward_propagation_n)
+    original = check.__globals__.get("forward_propagation_n", forward_propagation_n)
     differences = {}
-    try:
-        for name in parameters:
-            def frozen_forward(X_, Y_, perturbed, name=name):
-                return original(X_, Y_, {**parameters, name: perturbed[name]})
+    for name in parameters:
+        def frozen_forward(X_, Y_, perturbed, name=name):
+            return original(X_, Y_, {**parameters, name: perturbed[name]})
 
-            only_this = {"d" + other: np.zeros(np.shape(value)) for other, value in parameters.items()}
-            only_this["d" + name] = gradients["d" + name]
-            namespace["forward_propagation_n"] = frozen_forward
+        only_this = {"d" + other: np.zeros(np.shape(value)) for other, value in parameters.items()}
+        only_this["d" + name] = gradients["d" + name]
+        with swapped_globals(check.__globals__, forward_propagation_n=frozen_forward):
             differences[name] = float(check(parameters, only_this, X, Y, epsilon))
-    finally:
-        namespace["forward_propagation_n"] = original
     return differences

@@ -1,0 +1,99 @@
+"""Tests of helpers.figures: committed diagrams are reproducible and plots survive odd values."""
+
+import filecmp
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib import pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from helpers import figures  # noqa: E402
+
+COMMITTED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                         "source", "gradient_checking", "figures")
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Close every pyplot figure after each test."""
+    yield
+    plt.close("all")
+
+
+def test_committed_figures_are_reproducible(tmp_path):
+    """save_figures writes PNGs byte-identical to the committed figures."""
+    paths = figures.save_figures(str(tmp_path))
+    assert [os.path.basename(path) for path in paths] == ["backprop.png", "vectorization.png"]
+    for path in paths:
+        committed = os.path.join(COMMITTED, os.path.basename(path))
+        assert filecmp.cmp(path, committed, shallow=False), (
+            f"{committed} differs from what helpers.figures draws: "
+            "run `make figures` and commit the result")
+
+
+@pytest.mark.parametrize("make", [figures.backprop_diagram, figures.vectorization_diagram,
+                                  figures.epsilon_demo])
+def test_diagrams_return_figures(make):
+    """The diagrams and the epsilon demo return a matplotlib Figure with drawn content."""
+    figure = make()
+    assert isinstance(figure, Figure)
+    assert figure.axes and (figure.axes[0].patches or figure.axes[0].lines)
+
+
+@pytest.mark.parametrize("differences", [[1e-3, 1e-7, 1e-9, 1e-5],
+                                         [1e-3, 0.0, np.nan, 1e-5],
+                                         [0.0, np.nan, 0.0, np.inf]])
+def test_plot_v_curve_handles_zero_and_nan(differences):
+    """plot_v_curve returns a Figure and plots only the positive finite points."""
+    epsilons = [1e-1, 1e-4, 1e-7, 1e-10]
+    figure = figures.plot_v_curve(epsilons, differences, 1e-7)
+    assert isinstance(figure, Figure)
+    figure.canvas.draw()
+    plotted = figure.axes[0].lines[0].get_ydata()
+    values = np.array(differences)
+    assert len(plotted) == np.sum(np.isfinite(values) & (values > 0))
+
+
+def test_plot_v_curve_rejects_unequal_lengths():
+    """plot_v_curve raises ValueError when epsilons and differences differ in length."""
+    with pytest.raises(ValueError, match="3 epsilons but 2 differences"):
+        figures.plot_v_curve([1e-1, 1e-2, 1e-3], [1e-3, 1e-4], 1e-7)
+
+
+@pytest.mark.parametrize("threshold", [1e-7, 0.0, np.nan])
+def test_plot_difference_by_parameter_handles_zero_nan_inf(threshold):
+    """plot_difference_by_parameter returns a Figure with one bar per parameter for 0, nan, inf."""
+    differences = {"W1": 0.0, "b1": np.nan, "W2": np.inf, "b2": 3e-9, "W3": 0.5}
+    figure = figures.plot_difference_by_parameter(differences, threshold)
+    assert isinstance(figure, Figure)
+    figure.canvas.draw()
+    ax = figure.axes[0]
+    assert len(ax.patches) == len(differences)
+    assert [label.get_text() for label in ax.get_xticklabels()] == list(differences)
+
+
+def test_plots_draw_on_given_axes():
+    """Given an axes, the plots draw on it and return its figure."""
+    figure, axes = plt.subplots(1, 2)
+    assert figures.plot_v_curve([1e-3], [1e-8], 1e-7, ax=axes[0]) is figure
+    assert figures.plot_difference_by_parameter({"W1": 1e-8}, 1e-7, ax=axes[1]) is figure
+    assert axes[0].lines and axes[1].patches
+
+
+def test_difference_table_verdicts():
+    """difference_table has one row per parameter and says DISAGREES exactly where >= threshold."""
+    differences = {"W1": 1e-9, "b1": 1e-7, "W2": 0.25, "b2": 0.0, "W3": 9.99e-8, "b3": 3.0}
+    table = figures.difference_table(differences, 1e-7)
+    lines = table.splitlines()
+    assert lines[0].split() == ["parameter", "difference", "verdict"]
+    rows = lines[2:]
+    assert [row.split()[0] for row in rows] == list(differences)
+    verdicts = {row.split()[0]: row.split()[-1] for row in rows}
+    expected = {name: "DISAGREES" if value >= 1e-7 else "ok" for name, value in differences.items()}
+    assert verdicts == expected
+    assert "2.50e-01" in table
