@@ -73,3 +73,35 @@ def plant_bug(gradients, name, factor=2.0, entry=None):
     else:
         broken[key][entry] = broken[key][entry] * factor
     return broken
+
+
+# Costs with known centred differences. Hidden tests swap them in for the notebook's own functions
+# to see what a gradient checker really does.
+
+def linear_cost(x, theta):
+    """J = theta * x, the cost of Exercise 1. x, theta -- floats. returns: float"""
+    return theta * x
+
+
+def linear_cost_derivative(x, theta, factor=1.0):
+    """factor * dJ/dtheta of ``linear_cost``: the right derivative when factor is 1, else a wrong one."""
+    return factor * x
+
+
+def cubic_cost(x, theta):
+    """J = theta^3 x, whose centred difference is exactly (3 theta^2 + epsilon^2) x."""
+    return theta ** 3 * x
+
+
+def cubic_cost_derivative(x, theta):
+    """dJ/dtheta = 3 theta^2 x of ``cubic_cost``."""
+    return 3 * theta ** 2 * x
+
+
+def cubic_network_cost(X, Y, parameters):
+    """The sum of p^3 over every parameter entry p, with the signature of forward_propagation_n.
+
+    Its centred difference for each entry is exactly 3 p^2 + epsilon^2.
+    returns: cost -- float; cache -- None
+    """
+    return float(sum(np.sum(np.asarray(value, dtype=np.float64) ** 3) for value in parameters.values())), None
