@@ -22,3 +22,22 @@ c.GenerateFeedback.preprocessors = [
     "grader.feedback.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+
+# Trustworthy autograding (grader/preprocessors.py): student cells run in a bubblewrap sandbox,
+# graded cells are judged in this process from the gradebook's copy, and only the judge's
+# verdicts reach the gradebook.
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "grader.preprocessors.DeduplicateCells",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.Autograde.autograde_preprocessors = [
+    "grader.preprocessors.JudgedExecute",
+    "grader.preprocessors.SaveJudgedGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.OverwriteCells.add_missing_cells = True

@@ -147,9 +147,9 @@ def encode(value, depth=0):
     if value is None or type(value) in (bool, int, float, str):
         return {"plain": value}
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
-        array = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<"))
-        return {"ndarray": array.dtype.str, "shape": list(array.shape),
-                "data": base64.b64encode(array.tobytes()).decode("ascii")}
+        dtype = value.dtype.newbyteorder("<")
+        return {"ndarray": dtype.str, "shape": list(value.shape),
+                "data": base64.b64encode(value.astype(dtype).tobytes(order="C")).decode("ascii")}
     if type(value) in (np.float64, np.float32, np.int64, np.int32, np.bool_):
         return {"numpy": np.dtype(type(value)).str, "value": value.item()}
     if type(value) in (list, tuple):

@@ -1,0 +1,193 @@
+"""One submission's kernel: started in the sandbox, driven cell by cell, and always cleaned up."""
+
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+from jupyter_client import BlockingKernelClient
+from jupyter_client.connect import write_connection_file
+
+from . import sandbox
+
+MAX_TEXT = 20_000          # characters kept of one text output
+MAX_IMAGE = 400_000        # base64 characters kept of one image
+MAX_CELL_OUTPUT = 60_000   # characters kept of all outputs of one cell
+
+
+class KernelDied(RuntimeError):
+    """The kernel is gone: it crashed, was killed by a limit, or ignored an interrupt."""
+
+
+def _truncate(text, limit):
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n[... output truncated: {len(text) - limit} more characters]\n"
+
+
+class SandboxedKernel:
+    """An ipykernel in the sandbox, talked to over IPC sockets in a private folder.
+
+    submission_dir -- the folder the kernel may see and write (its own private copy)
+    use_sandbox -- False only when the instructor explicitly opted out (see sandbox.check_sandbox)
+    """
+
+    def __init__(self, submission_dir, limits=sandbox.Limits(), use_sandbox=True, startup_timeout=60):
+        self.socket_dir = tempfile.mkdtemp(prefix="gc-kernel-")
+        os.chmod(self.socket_dir, 0o755)
+        connection_file = os.path.join(self.socket_dir, "kernel.json")
+        write_connection_file(connection_file, transport="ipc", ip=os.path.join(self.socket_dir, "s"))
+        self.group = sandbox.ResourceGroup(limits) if use_sandbox else None
+        if use_sandbox:
+            os.chmod(connection_file, 0o644)
+            os.chown(self.socket_dir, sandbox.SANDBOX_UID, sandbox.SANDBOX_UID)
+            for directory, folders, files in os.walk(submission_dir):
+                os.chown(directory, sandbox.SANDBOX_UID, sandbox.SANDBOX_UID)
+                for name in files:
+                    os.chown(os.path.join(directory, name), sandbox.SANDBOX_UID, sandbox.SANDBOX_UID)
+            command = sandbox.kernel_command(submission_dir, self.socket_dir, connection_file, limits, self.group)
+            cwd = None
+        else:
+            command, cwd = sandbox.unsandboxed_command(connection_file), submission_dir
+        self.process = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        start_new_session=True)
+        self.client = BlockingKernelClient(connection_file=connection_file)
+        self.client.load_connection_file()
+        self.client.start_channels()
+        try:
+            self.client.wait_for_ready(timeout=startup_timeout)
+        except RuntimeError as error:
+            stderr = self._stderr()
+            self.shutdown()
+            raise KernelDied(f"the kernel did not start: {error}. {stderr}") from None
+
+    def _stderr(self):
+        if self.process.poll() is None:
+            return ""
+        return self.process.stderr.read().decode("utf-8", "replace")[-2000:]
+
+    @property
+    def alive(self):
+        return self.process.poll() is None
+
+    def execute(self, code, timeout, user_expressions=None):
+        """Run code; return (outputs, reply_content). Interrupt after `timeout` seconds, kill if ignored.
+
+        outputs -- list of nbformat output dicts, truncated to the size limits
+        raises: KernelDied when the kernel dies or ignores the interrupt
+        """
+        if not self.alive:
+            raise KernelDied("the kernel had already stopped")
+        msg_id = self.client.execute(code, store_history=False, allow_stdin=False,
+                                     user_expressions=user_expressions or {})
+        deadline = time.monotonic() + timeout
+        outputs, size, interrupted, idle = [], 0, False, False
+        while not idle:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                if interrupted:
+                    self.kill()
+                    raise KernelDied(f"the cell ran over {timeout:g} s and ignored the interrupt")
+                self._interrupt()
+                interrupted, deadline = True, time.monotonic() + 5
+                outputs.append({"output_type": "error", "ename": "CellTimeoutError",
+                                "evalue": f"the cell ran over {timeout:g} s and was interrupted",
+                                "traceback": [f"CellTimeoutError: the cell ran over {timeout:g} s"]})
+                continue
+            try:
+                message = self.client.get_iopub_msg(timeout=min(remaining, 1.0))
+            except queue.Empty:
+                if not self.alive:
+                    raise KernelDied(f"the kernel died{self._exit_reason()}") from None
+                continue
+            if message["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, content = message["msg_type"], message["content"]
+            if kind == "status" and content["execution_state"] == "idle":
+                idle = True
+            elif kind in ("stream", "display_data", "execute_result", "error") and size < MAX_CELL_OUTPUT:
+                output = self._output(kind, content)
+                size += len(json.dumps(output))
+                outputs.append(output)
+        reply = self._reply(msg_id, deadline=time.monotonic() + 10)
+        return outputs, reply
+
+    def _reply(self, msg_id, deadline):
+        while time.monotonic() < deadline:
+            try:
+                message = self.client.get_shell_msg(timeout=1.0)
+            except queue.Empty:
+                if not self.alive:
+                    raise KernelDied(f"the kernel died{self._exit_reason()}") from None
+                continue
+            if message["parent_header"].get("msg_id") == msg_id:
+                return message["content"]
+        raise KernelDied("the kernel stopped answering")
+
+    @staticmethod
+    def _output(kind, content):
+        if kind == "stream":
+            return {"output_type": "stream", "name": content["name"], "text": _truncate(content["text"], MAX_TEXT)}
+        if kind == "error":
+            return {"output_type": "error", "ename": str(content["ename"])[:200],
+                    "evalue": _truncate(str(content["evalue"]), 2000),
+                    "traceback": [_truncate(line, 4000) for line in content["traceback"][-30:]]}
+        data = {}
+        for mime, value in content.get("data", {}).items():
+            if mime.startswith("image/") and isinstance(value, str) and len(value) <= MAX_IMAGE:
+                data[mime] = value
+            elif mime == "text/plain":
+                data[mime] = _truncate(str(value), MAX_TEXT)
+        output = {"output_type": kind, "data": data, "metadata": {}}
+        if kind == "execute_result":
+            output["execution_count"] = content.get("execution_count")
+        return output
+
+    def _interrupt(self):
+        message = self.client.session.msg("interrupt_request", {})
+        self.client.control_channel.send(message)
+
+    def _exit_reason(self):
+        self.process.poll()
+        code = self.process.returncode
+        if self.group is not None and self.group.oom_killed():
+            return " (killed by the memory limit)"
+        if code is None:
+            return ""
+        if code < 0:
+            return f" (signal {signal.Signals(-code).name})"
+        return f" (exit code {code})"
+
+    def kill(self):
+        """Kill the sandbox and everything in it."""
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.process.wait()
+
+    def shutdown(self):
+        """Stop the kernel and make sure nothing it started is left running."""
+        try:
+            self.client.stop_channels()
+        finally:
+            self.kill()
+            if self.group is not None:
+                for _ in range(50):
+                    pids = self.group.remaining()
+                    if not pids:
+                        break
+                    for pid in pids:
+                        try:
+                            os.kill(pid, signal.SIGKILL)
+                        except ProcessLookupError:
+                            pass
+                    time.sleep(0.02)
+                self.group.remove()
+            shutil.rmtree(self.socket_dir, ignore_errors=True)
