@@ -41,3 +41,8 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.OverwriteCells.add_missing_cells = True
+
+# Renamed notebooks and invalid JSON are graded as far as possible instead of skipped (grader/intake.py).
+from grader.intake import prepare_submission  # noqa: E402
+
+c.Autograde.pre_convert_hook = prepare_submission

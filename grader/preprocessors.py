@@ -21,10 +21,13 @@ from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
 from traitlets import Float, Integer, Unicode
 
 from . import sandbox
+from . import intake
+from .intake import INTAKE_KEY
 from .judge import RemoteStudent, first_line, judge_cell, judge_namespace
 from .kernel import KernelDied, SandboxedKernel
 
 REPORT_NAME = "grading_report.json"
+DUPLICATES_KEY = "grader_duplicated_cells"
 
 
 def _grade_id(cell):
@@ -46,7 +49,7 @@ class DeduplicateCells(NbGraderPreprocessor):
             seen.add(grade_id)
         if duplicates:
             self.log.warning("Duplicated nbgrader cells ignored: %s", ", ".join(duplicates))
-        resources.setdefault("judge", {})["duplicated_cells"] = duplicates
+            nb.metadata[DUPLICATES_KEY] = duplicates
         return nb, resources
 
 
@@ -181,6 +184,12 @@ class SaveJudgedGrades(SaveAutoGrades):
         grade.needs_manual_grade = grade.manual_score is not None
         self.gradebook.db.commit()
 
+    @staticmethod
+    def _notes(nb, info):
+        notes = intake.NOTES.get((info["student"], info["assignment"])) or nb.metadata.get(INTAKE_KEY, [])
+        notes = list(notes)
+        return notes + [f"duplicated cell ignored: {grade_id}" for grade_id in nb.metadata.get(DUPLICATES_KEY, [])]
+
     def _write_report(self, nb, resources):
         info, judge = resources["nbgrader"], resources.get("judge", {})
         checks = []
@@ -196,8 +205,7 @@ class SaveJudgedGrades(SaveAutoGrades):
             "score": sum(check["score"] for check in checks),
             "max_score": sum(check["max_score"] for check in checks),
             "kernel_problem": judge.get("kernel"), "seconds": judge.get("seconds"),
-            "notes": resources.get("intake_notes", []) + [
-                f"duplicated cell ignored: {grade_id}" for grade_id in judge.get("duplicated_cells", [])],
+            "notes": self._notes(nb, info),
             "checks": checks,
         }
         resources.setdefault("judge", {})["report"] = report

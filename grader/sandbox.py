@@ -32,6 +32,7 @@ class Limits:
     processes: int = 64
     file_bytes: int = 64 * 1024 ** 2
     open_files: int = 256
+    cpus: float = 1.0
 
 
 def bubblewrap_available():
@@ -75,9 +76,9 @@ def _read_only_roots():
 
 
 class ResourceGroup:
-    """A cgroup (v1 memory and pids controllers) for one sandbox, when the machine lets us make one."""
+    """A cgroup (v1 memory, pids and cpu controllers) for one sandbox, when the machine lets us make one."""
 
-    ROOTS = {"memory": "/sys/fs/cgroup/memory", "pids": "/sys/fs/cgroup/pids"}
+    ROOTS = {"memory": "/sys/fs/cgroup/memory", "pids": "/sys/fs/cgroup/pids", "cpu": "/sys/fs/cgroup/cpu"}
 
     def __init__(self, limits):
         self.name = f"gradient-checking-{uuid.uuid4().hex[:12]}"
@@ -92,6 +93,8 @@ class ResourceGroup:
         self._write("memory", "memory.limit_in_bytes", limits.memory_bytes)
         self._write("memory", "memory.memsw.limit_in_bytes", limits.memory_bytes, optional=True)
         self._write("pids", "pids.max", limits.processes)
+        self._write("cpu", "cpu.cfs_period_us", 100_000)
+        self._write("cpu", "cpu.cfs_quota_us", int(100_000 * limits.cpus))
 
     def _write(self, controller, name, value, optional=False):
         if controller in self.paths:

@@ -8,10 +8,17 @@ solution (the default); ``# base: release`` leaves the stubs. A line
 ``# expect: gradient_check=3 gradient_check_n=20`` gives the expected per-exercise scores, and
 unnamed exercises are expected at full marks (or 0 with ``# base: release``).
 
+For robustness cases: a block ``# %% file:<path>`` writes that file into the submission folder,
+a line ``# mutate: <what> [<argument>]`` changes the notebook's structure (``duplicate-cell``,
+``delete-cell``, ``edit-cell`` with a cell name; ``rename`` with a file name; ``invalid-json``
+with ``trailing`` or ``truncated``; ``extra-notebook``), and ``# expect-note:`` /
+``# expect-kernel:`` give text the grading report must hold.
+
     python -m grader.submissions sample-class --course-root .
 """
 
 import argparse
+import copy
 import os
 import re
 import shutil
@@ -23,6 +30,7 @@ from .course import ASSIGNMENT, EXERCISES, REPO_ROOT, max_scores, notebook_path
 
 SAMPLE_CLASS_DIR = os.path.join(REPO_ROOT, "tests", "sample_class")
 CORPUS_DIR = os.path.join(REPO_ROOT, "tests", "corpus")
+ADVERSARIAL_DIR = os.path.join(REPO_ROOT, "tests", "adversarial")
 SOLUTION_REGION = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.MULTILINE)
 SUBMITTED_AT = "2026-11-20 17:00:00.000000 UTC"
 
@@ -36,6 +44,10 @@ class Submission:
     cells: dict = field(default_factory=dict)
     base: str = "solution"
     expected: dict = field(default_factory=dict)
+    files: dict = field(default_factory=dict)
+    mutations: list = field(default_factory=list)
+    expected_notes: list = field(default_factory=list)
+    expected_kernel: str = ""
 
 
 def parse_submission(path):
@@ -49,6 +61,12 @@ def parse_submission(path):
     for line in header.splitlines():
         if line.startswith("# base:"):
             submission.base = line.split(":", 1)[1].strip()
+        elif line.startswith("# mutate:"):
+            submission.mutations.append(line.split(":", 1)[1].split())
+        elif line.startswith("# expect-note:"):
+            submission.expected_notes.append(line.split(":", 1)[1].strip())
+        elif line.startswith("# expect-kernel:"):
+            submission.expected_kernel = line.split(":", 1)[1].strip()
         elif line.startswith("# expect:"):
             for pair in line.split(":", 1)[1].split():
                 exercise, score = pair.split("=")
@@ -59,7 +77,10 @@ def parse_submission(path):
         raise ValueError(f"{path}: '# base:' must be 'solution' or 'release'")
     for block in blocks:
         cell_name, _, source = block.partition("\n")
-        submission.cells[cell_name.strip()] = source.strip("\n")
+        if cell_name.startswith("file:"):
+            submission.files[cell_name[len("file:"):].strip()] = source.strip("\n") + "\n"
+        else:
+            submission.cells[cell_name.strip()] = source.strip("\n")
     return submission
 
 
@@ -107,7 +128,32 @@ def write_submission(submission, course_root, release_root=REPO_ROOT):
     if os.path.exists(folder):
         shutil.rmtree(folder)
     os.makedirs(folder)
-    nbformat.write(build_notebook(submission, release_root), os.path.join(folder, f"{ASSIGNMENT}.ipynb"))
+    notebook = build_notebook(submission, release_root)
+    name = f"{ASSIGNMENT}.ipynb"
+    text = None
+    for what, *argument in submission.mutations:
+        cells = {_cell_name(cell): index for index, cell in enumerate(notebook.cells)}
+        if what == "duplicate-cell":
+            notebook.cells.insert(cells[argument[0]] + 1, copy.deepcopy(notebook.cells[cells[argument[0]]]))
+        elif what == "delete-cell":
+            del notebook.cells[cells[argument[0]]]
+        elif what == "edit-cell":
+            notebook.cells[cells[argument[0]]].source = "pass  # the tests were removed"
+        elif what == "rename":
+            name = argument[0]
+        elif what == "extra-notebook":
+            nbformat.write(notebook, os.path.join(folder, "scratch.ipynb"))
+        elif what == "invalid-json":
+            text = nbformat.writes(notebook)
+            text = text + "\n}garbage" if argument == ["trailing"] else text[: len(text) // 2]
+        else:
+            raise ValueError(f"{submission.name}: unknown mutation {what!r}")
+    with open(os.path.join(folder, name), "w", encoding="utf-8") as handle:
+        handle.write(text if text is not None else nbformat.writes(notebook))
+    for path, content in submission.files.items():
+        os.makedirs(os.path.dirname(os.path.join(folder, path)), exist_ok=True)
+        with open(os.path.join(folder, path), "w", encoding="utf-8") as handle:
+            handle.write(content)
     with open(os.path.join(folder, "timestamp.txt"), "w", encoding="utf-8") as handle:
         handle.write(SUBMITTED_AT + "\n")
     return folder

@@ -4,10 +4,13 @@ The course is a copy of source/ in a temporary root. nbgrader runs there with th
 nbgrader_config.py (the root is overridden on the command line), exactly as an instructor would.
 """
 
+import hashlib
+import http.server
 import os
 import shutil
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -42,25 +45,70 @@ def make_course(root):
     return root
 
 
+CANARY = "/tmp/gc-adversarial-canary.txt"
+TRAP_PORT = 47613  # adversarial submissions try to reach this loopback port
+
+
+def snapshot(root, folders=("source", "release", "submitted")):
+    """sha256 of every file under the given folders of a course root: dict path -> digest."""
+    digests = {}
+    for folder in folders:
+        for directory, _, files in os.walk(os.path.join(root, folder)):
+            for name in files:
+                path = os.path.join(directory, name)
+                with open(path, "rb") as handle:
+                    digests[os.path.relpath(path, root)] = hashlib.sha256(handle.read()).hexdigest()
+    return digests
+
+
+class _Trap(http.server.BaseHTTPRequestHandler):
+    requests = []
+
+    def do_GET(self):  # noqa: N802 -- the http.server API
+        _Trap.requests.append(self.path)
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
 @pytest.fixture(scope="session")
 def graded_course(tmp_path_factory):
-    """The sample class and the whole corpus, autograded together in one fresh course.
+    """The sample class, the corpus and the adversarial cases, autograded together in one fresh course.
 
-    returns: dict with "root", "submissions" (name -> Submission) and "scores"
-             (name -> exercise -> (score, max_score)) read from the gradebook
+    returns: dict with "root", "submissions" (name -> Submission), "scores" (name -> exercise ->
+             (score, max_score)) read from the gradebook, "before" and "after" (snapshots of
+             source/, release/ and submitted/), "trap_requests" (what reached the loopback trap)
+             and "canary" (the host file adversarial code tries to overwrite, after grading)
     """
     root = make_course(str(tmp_path_factory.mktemp("course")))
-    cases = submissions.read_directory(submissions.SAMPLE_CLASS_DIR)
-    cases += submissions.read_directory(submissions.CORPUS_DIR)
+    cases = []
+    for directory in (submissions.SAMPLE_CLASS_DIR, submissions.CORPUS_DIR, submissions.ADVERSARIAL_DIR):
+        cases += submissions.read_directory(directory)
     names = [case.name for case in cases]
-    assert len(names) == len(set(names)), "sample class and corpus must not share a name"
+    assert len(names) == len(set(names)), "sample class, corpus and adversarial cases must not share a name"
     for case in cases:
         submissions.write_submission(case, root, release_root=root)
-    run_nbgrader(root, "autograde", ASSIGNMENT, "--force")
+    with open(CANARY, "w") as handle:
+        handle.write("untouched")
+    trap = http.server.ThreadingHTTPServer(("127.0.0.1", TRAP_PORT), _Trap)
+    threading.Thread(target=trap.serve_forever, daemon=True).start()
+    before = snapshot(root)
+    try:
+        run_nbgrader(root, "autograde", ASSIGNMENT, "--force", "--JudgedExecute.cell_timeout=10")
+    finally:
+        trap.shutdown()
+        trap.server_close()
+    after = snapshot(root)
+    with open(CANARY) as handle:
+        canary = handle.read()
     run_nbgrader(root, "generate_feedback", ASSIGNMENT, "--force")
     run_nbgrader(root, "export", f"--to={os.path.join(root, 'grades.csv')}")
     return {
         "root": root,
         "submissions": {case.name: case for case in cases},
         "scores": exercise_scores(default_db_url(root)),
+        "before": before, "after": after,
+        "trap_requests": list(_Trap.requests), "canary": canary,
     }

@@ -1,0 +1,7 @@
+"""Wrong Exercise 1 with its test cell edited to do nothing: the test is restored and fails."""
+# mutate: edit-cell test_forward_propagation
+# expect: forward_propagation=0
+
+# %% forward_propagation
+def forward_propagation(x, theta):
+    return theta - x

@@ -1,0 +1,3 @@
+"""Correct, but the file has junk after the JSON: repaired and graded."""
+# mutate: invalid-json trailing
+# expect-note: repaired
