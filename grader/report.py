@@ -1,9 +1,15 @@
-"""Per-student, per-exercise scores, read from the gradebook.
+"""Per-student, per-exercise scores from the gradebook, and a summary of the grading reports.
 
     python -m grader.report --course-root .
+
+prints the score table and the batch summary (most frequent failure reasons, kernel problems,
+intake notes), and writes the summary to autograded/summary.json.
 """
 
 import argparse
+import collections
+import glob
+import json
 import os
 
 from nbgrader.api import Gradebook, MissingEntry
@@ -57,12 +63,55 @@ def format_table(scores):
     return "\n".join(lines)
 
 
+def batch_summary(course_root, assignment=ASSIGNMENT, top=10):
+    """What the grading reports of a batch say, for the instructor.
+
+    returns: dict with "submissions", "seconds_per_submission", "failures" (most frequent
+             [message, count]), "kernel_problems" and "notes" (student -> list)
+    """
+    reports = []
+    for path in sorted(glob.glob(os.path.join(course_root, "autograded", "*", assignment, "grading_report.json"))):
+        with open(path, encoding="utf-8") as handle:
+            reports.append(json.load(handle))
+    failures = collections.Counter(
+        f"{check['grade_id']}: {check['message']}" for report in reports for check in report["checks"]
+        if not check["passed"])
+    seconds = [report["seconds"] for report in reports if report.get("seconds") is not None]
+    return {
+        "submissions": len(reports),
+        "seconds_per_submission": round(sum(seconds) / len(seconds), 3) if seconds else None,
+        "failures": [[message, count] for message, count in failures.most_common(top)],
+        "kernel_problems": {r["student"]: r["kernel_problem"] for r in reports if r.get("kernel_problem")},
+        "notes": {r["student"]: r["notes"] for r in reports if r.get("notes")},
+    }
+
+
+def format_summary(summary):
+    """The batch summary as plain text."""
+    lines = [f"{summary['submissions']} graded submissions, "
+             f"{summary['seconds_per_submission']} s each on average (sandbox and judging included)"]
+    if summary["failures"]:
+        lines.append("Most frequent failures:")
+        lines += [f"  {count:3d} x {message[:150]}" for message, count in summary["failures"]]
+    for title, key in (("Kernel problems:", "kernel_problems"), ("Intake notes:", "notes")):
+        if summary[key]:
+            lines.append(title)
+            lines += [f"  {student}: {value}" for student, value in summary[key].items()]
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--course-root", default=REPO_ROOT)
     parser.add_argument("--db-url", default=None, help="gradebook URL (default: the course's SQLite file)")
     args = parser.parse_args()
     print(format_table(exercise_scores(args.db_url or default_db_url(args.course_root))))
+    summary = batch_summary(args.course_root)
+    if summary["submissions"]:
+        with open(os.path.join(args.course_root, "autograded", "summary.json"), "w", encoding="utf-8") as handle:
+            json.dump(summary, handle, indent=1)
+        print()
+        print(format_summary(summary))
 
 
 if __name__ == "__main__":

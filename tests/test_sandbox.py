@@ -1,0 +1,57 @@
+"""The sandbox itself: what a kernel can see and do, and the refusal to grade without one."""
+
+import os
+import shutil
+import sys
+
+import pytest
+
+from conftest import REPO_ROOT
+from grader import sandbox
+from grader.kernel import KernelDied, SandboxedKernel
+
+
+def test_refuses_to_grade_without_a_sandbox_unless_told(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.delenv(sandbox.UNSAFE_OPT_IN, raising=False)
+    with pytest.raises(sandbox.SandboxUnavailable, match="GRADER_ALLOW_UNSANDBOXED"):
+        sandbox.check_sandbox()
+    monkeypatch.setenv(sandbox.UNSAFE_OPT_IN, "1")
+    warnings = []
+
+    class Log:
+        warning = warnings.append
+
+    assert sandbox.check_sandbox(Log) is False
+    assert "WITHOUT A SANDBOX" in warnings[0]
+
+
+def test_the_command_binds_no_course_folder_and_no_network(tmp_path):
+    command = sandbox.kernel_command(str(tmp_path), str(tmp_path), str(tmp_path / "k.json"), sandbox.Limits())
+    sources = [command[i + 1] for i, word in enumerate(command) if word in ("--bind", "--ro-bind")]
+    inside_course = [path for path in sources if path.startswith(REPO_ROOT + os.sep) or path == REPO_ROOT]
+    assert all(os.path.realpath(path) == os.path.realpath(sys.prefix) for path in inside_course), inside_course
+    assert "--unshare-net" in command and "--unshare-pid" in command and "--die-with-parent" in command
+    assert f"--reuid={sandbox.SANDBOX_UID}" in command
+
+
+@pytest.mark.skipif(not sandbox.bubblewrap_available(), reason="bubblewrap is not installed")
+def test_a_sandboxed_kernel_sees_only_its_folder(tmp_path):
+    (tmp_path / "mine.txt").write_text("mine")
+    kernel = SandboxedKernel(str(tmp_path), sandbox.Limits(memory_bytes=1024 ** 3))
+    try:
+        code = ("import os, socket\n"
+                "print(os.getuid(), open('mine.txt').read(), os.path.exists(%r), os.path.exists(%r))\n"
+                "try:\n    socket.create_connection(('127.0.0.1', 1), timeout=1)\n"
+                "except OSError as error:\n    print(type(error).__name__)\n"
+                "try:\n    bytearray(2 * 1024 ** 3)\nexcept MemoryError:\n    print('MemoryError')\n"
+                % (os.path.join(REPO_ROOT, "source"), os.path.join(REPO_ROOT, "nbgrader_config.py")))
+        outputs, reply = kernel.execute(code, timeout=30)
+        text = "".join(output.get("text", "") for output in outputs)
+        assert reply["status"] == "ok", outputs
+        assert text.split() == [str(sandbox.SANDBOX_UID), "mine", "False", "False", "ConnectionRefusedError", "MemoryError"]
+        with pytest.raises(KernelDied, match="died"):
+            kernel.execute("import os; os._exit(7)", timeout=30)
+    finally:
+        kernel.shutdown()
+    assert not kernel.alive
