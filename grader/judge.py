@@ -11,6 +11,7 @@ mistyped answer, a dead kernel or a timeout fails it.
 import ast
 import json
 import re
+import time
 
 from helpers import testing
 
@@ -24,11 +25,13 @@ class RemoteStudent:
 
     kernel -- a running SandboxedKernel
     call_timeout -- seconds one call may take before the kernel is interrupted
+    deadline -- time.monotonic() value after which no call is made (the notebook's time limit)
     """
 
-    def __init__(self, kernel, call_timeout):
+    def __init__(self, kernel, call_timeout, deadline):
         self.kernel = kernel
         self.call_timeout = call_timeout
+        self.deadline = deadline
 
     def call(self, function_name, *args, replace=None, **kwargs):
         result, _ = self.call_and_inspect(function_name, *args, replace=replace, **kwargs)
@@ -42,7 +45,10 @@ class RemoteStudent:
             "replace": {name: testing.describe_replacement(function) for name, function in (replace or {}).items()},
         })
         code = f"import helpers.testing as _gc_testing\n_gc_answer = _gc_testing.serve(globals(), {request!r})"
-        outputs, reply = self.kernel.execute(code, timeout=self.call_timeout,
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise KernelDied("the notebook ran over its time limit")
+        outputs, reply = self.kernel.execute(code, timeout=min(self.call_timeout, remaining),
                                              user_expressions={"answer": "_gc_answer"})
         if reply.get("status") != "ok":
             timed_out = any(o.get("ename") == "CellTimeoutError" for o in outputs)

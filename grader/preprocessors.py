@@ -90,8 +90,9 @@ class JudgedExecute(NbGraderPreprocessor):
                 kernel = SandboxedKernel(submission, limits, use_sandbox)
             except KernelDied as error:
                 judge["kernel"] = str(error)
-            namespace = judge_namespace(setup_source, RemoteStudent(kernel, self.call_timeout)) if kernel else None
             deadline = time.monotonic() + self.notebook_timeout
+            namespace = (judge_namespace(setup_source, RemoteStudent(kernel, self.call_timeout, deadline))
+                         if kernel else None)
             for cell in nb.cells:
                 if cell.cell_type != "code":
                     continue

@@ -16,7 +16,7 @@ from conftest import BIN, REPO_ROOT
 from grader.course import EXERCISES, exercise_of, graded_cells, max_scores, notebook_path
 from grader.submissions import build_notebook, read_directory, SAMPLE_CLASS_DIR
 from helpers import fixtures, network
-from helpers.vectorize import dictionary_to_vector, gradients_to_vector, vector_to_dictionary
+from reference import gradient_check_n
 
 SOURCE = nbformat.read(notebook_path(REPO_ROOT, "source"), as_version=4)
 RELEASE = nbformat.read(notebook_path(REPO_ROOT, "release"), as_version=4)
@@ -134,19 +134,6 @@ def test_figures_referenced_by_the_notebook_exist():
         assert os.path.getsize(os.path.join(folder, image)) > 10_000, image
 
 
-def _reference_difference(parameters, gradients, X, Y, epsilon=1e-7):
-    """An independent centred-difference check, for the claims in the text."""
-    theta, layout = dictionary_to_vector(parameters)
-    grad = gradients_to_vector(gradients, layout)
-    approx = np.zeros_like(theta)
-    for i in range(theta.shape[0]):
-        step = np.zeros_like(theta)
-        step[i] = epsilon
-        approx[i] = (network.forward_propagation_n(X, Y, vector_to_dictionary(theta + step, layout))[0]
-                     - network.forward_propagation_n(X, Y, vector_to_dictionary(theta - step, layout))[0]) / (2 * epsilon)
-    return np.linalg.norm(grad - approx) / (np.linalg.norm(grad) + np.linalg.norm(approx))
-
-
 def test_threshold_in_the_text_is_the_threshold_in_the_code():
     text = cell_by_id(SOURCE, "md-threshold").source
     assert r"\text{difference} < 10^{-6}" in text
@@ -160,10 +147,10 @@ def test_numbers_in_the_text_are_measured():
     """1.19e-7 for the seed net, 1.6e-7 at most over 210 random nets, about 0.5 for the given bugs."""
     text = cell_by_id(SOURCE, "md-threshold").source
     X, Y, parameters = fixtures.seed_case()
-    seed_difference = _reference_difference(parameters, fixtures.correct_gradients(X, Y, parameters), X, Y)
+    seed_difference = gradient_check_n(parameters, fixtures.correct_gradients(X, Y, parameters), X, Y)
     assert f"${seed_difference:.2e}".replace("e-07", r" \times 10^{-7}$") in text
     worst = max(
-        _reference_difference(p, fixtures.correct_gradients(x, y, p), x, y)
+        gradient_check_n(p, fixtures.correct_gradients(x, y, p), x, y)
         for sizes in [(4, 5, 3, 1), (3, 4, 2, 1), (5, 3, 1), (2, 6, 1), (6, 4, 4, 3, 1), (3, 1), (4, 8, 6, 4, 2, 1)]
         for seed in range(10) for m in (3, 5, 8)
         for x, y, p in [fixtures.random_case(sizes, m, seed)]
@@ -172,7 +159,7 @@ def test_numbers_in_the_text_are_measured():
     assert 1e-6 / worst > 6  # "a margin of more than 6"
     given = {"np": np, "network": network, "fixtures": fixtures}
     exec(cell_by_id(SOURCE, "given-network").source, given)
-    buggy = _reference_difference(parameters, given["gradients"], X, Y)
+    buggy = gradient_check_n(parameters, given["gradients"], X, Y)
     assert round(buggy, 1) == 0.5 and "give about $0.5$" in text
 
 

@@ -55,3 +55,11 @@ def test_a_sandboxed_kernel_sees_only_its_folder(tmp_path):
     finally:
         kernel.shutdown()
     assert not kernel.alive
+
+
+def test_no_call_is_made_after_the_notebook_time_limit():
+    import time
+    from grader.judge import RemoteStudent
+    student = RemoteStudent(kernel=None, call_timeout=60, deadline=time.monotonic() - 1)
+    with pytest.raises(KernelDied, match="time limit"):
+        student.call("forward_propagation", 1.0, 2.0)
