@@ -10,10 +10,15 @@ NBGRADER := $(BIN)/nbgrader
 ASSIGNMENT := gradient_checking
 SOURCE_NB := source/$(ASSIGNMENT)/$(ASSIGNMENT).ipynb
 
-.PHONY: demo test venv figures release sample-class autograde feedback grades clean
+.PHONY: demo test venv figures release sample-class autograde feedback grades site clean
 
 demo: release autograde feedback grades
 	$(PYTHON) -m grader.report --course-root .
+	$(MAKE) site
+
+# The offline site of rendered notebooks, feedback and the class page (needs `make demo`'s outputs).
+site: $(VENV)/.installed
+	$(PYTHON) -m grader.site --course-root . --out site
 
 test: $(VENV)/.installed
 	$(PYTHON) -m pytest
@@ -48,4 +53,4 @@ grades: $(VENV)/.installed
 	$(NBGRADER) export
 
 clean:
-	rm -rf autograded/*/ feedback/ gradebook.db grades.csv
+	rm -rf autograded/*/ feedback/ gradebook.db grades.csv site/

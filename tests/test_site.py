@@ -1,0 +1,101 @@
+"""The offline site in headless Chromium: pages load cleanly, equations are typeset, images load,
+links resolve, and the class table matches grades.csv. From file:// and from a static server."""
+
+import functools
+import http.server
+import os
+import threading
+import urllib.parse
+
+import pytest
+
+from browser import chromium, require_browser, watched_page
+from grader.site import build_site, read_grades_csv
+
+WAIT_FOR_MATHJAX = """() => new Promise(resolve => {
+    if (!window.MathJax || !MathJax.startup) { resolve(0); return; }
+    MathJax.startup.promise.then(() => resolve(document.querySelectorAll('mjx-container').length));
+})"""
+RAW_TEX = """() => Array.from(document.querySelectorAll('.jp-RenderedMarkdown, .text_cell_render'))
+    .map(element => element.innerText).filter(text => /\\$|\\\\frac|\\\\lVert|\\\\varepsilon/.test(text))"""
+
+
+@pytest.fixture(scope="module")
+def site(graded_course, tmp_path_factory):
+    require_browser()
+    out = str(tmp_path_factory.mktemp("site") / "site")
+    return {"out": out, "pages": build_site(graded_course["root"], out), "root": graded_course["root"]}
+
+
+def check_page(page, url):
+    """Load one page and return what is wrong with it (empty when nothing is)."""
+    page.goto(url, wait_until="load")
+    typeset = page.evaluate(WAIT_FOR_MATHJAX)
+    problems = list(page.problems)
+    problems += [f"raw TeX left: {text[:80]!r}" for text in page.evaluate(RAW_TEX)]
+    problems += [f"image not loaded: {src}" for src in page.evaluate(
+        "() => Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")]
+    return problems, typeset
+
+
+def test_every_page_loads_typesets_and_shows_its_images(site):
+    with chromium() as browser:
+        page = watched_page(browser)
+        for relative in site["pages"]:
+            url = "file://" + os.path.join(site["out"], relative)
+            problems, typeset = check_page(page, url)
+            assert not problems, (relative, problems)
+            if relative.endswith("gradient_checking.html") and not relative.startswith("feedback/bilal"):
+                assert typeset > 20, (relative, typeset)
+
+
+def test_every_link_resolves(site):
+    with chromium() as browser:
+        page = watched_page(browser)
+        for relative in site["pages"]:
+            page.goto("file://" + os.path.join(site["out"], relative))
+            for href in page.evaluate("() => Array.from(document.querySelectorAll('a[href]')).map(a => a.href)"):
+                parsed = urllib.parse.urlparse(href)
+                assert parsed.scheme == "file", f"{relative} links outside the site: {href}"
+                assert os.path.exists(urllib.parse.unquote(parsed.path)), f"{relative}: broken link {href}"
+
+
+def test_class_table_matches_grades_csv(site):
+    exported = read_grades_csv(os.path.join(site["root"], "grades.csv"))
+    with chromium() as browser:
+        page = watched_page(browser)
+        page.goto("file://" + os.path.join(site["out"], "class", "index.html"))
+        rows = page.evaluate("""() => Array.from(document.querySelectorAll('#scores tr')).slice(1)
+            .map(row => Array.from(row.cells).map(cell => cell.innerText))""")
+    assert {row[0]: float(row[-1]) for row in rows} == exported
+
+
+def test_the_site_works_behind_a_static_server(site):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=site["out"])
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with chromium() as browser:
+            page = watched_page(browser)
+            for relative in ("index.html", "student/gradient_checking.html", "class/index.html",
+                             "feedback/alice/gradient_checking/gradient_checking.html"):
+                problems, _ = check_page(page, f"http://127.0.0.1:{server.server_port}/{relative}")
+                assert not problems, (relative, problems)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_instructor_pages_are_marked_and_student_pages_hold_no_solution(site):
+    def read(relative):
+        with open(os.path.join(site["out"], relative), encoding="utf-8") as handle:
+            return handle.read()
+    assert "INSTRUCTOR VERSION" in read("instructor/gradient_checking.html")
+    assert "BEGIN HIDDEN TESTS" in read("instructor/gradient_checking.html")
+    student = read("student/gradient_checking.html")
+    assert "BEGIN SOLUTION" not in student and "BEGIN HIDDEN TESTS" not in student
+    assert "INSTRUCTOR VERSION" not in student
+    for relative in site["pages"]:
+        if relative.startswith("feedback/"):
+            assert "BEGIN HIDDEN TESTS" not in read(relative), relative
