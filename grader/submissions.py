@@ -95,17 +95,17 @@ def _cell_name(cell):
     return cell.metadata.get("nbgrader", {}).get("grade_id") or cell.get("id")
 
 
+def solution_sources(course_root=REPO_ROOT):
+    """The master notebook's solution cells without their markers: dict grade_id -> code."""
+    source = nbformat.read(notebook_path(course_root, "source"), as_version=4)
+    return {_cell_name(cell): SOLUTION_REGION.sub("", cell.source)
+            for cell in source.cells if cell.metadata.get("nbgrader", {}).get("solution")}
+
+
 def build_notebook(submission, course_root=REPO_ROOT):
     """The release notebook with the submission's cells filled in. returns: NotebookNode"""
     release = nbformat.read(notebook_path(course_root, "release"), as_version=4)
-    solutions = {}
-    if submission.base == "solution":
-        source = nbformat.read(notebook_path(course_root, "source"), as_version=4)
-        solutions = {
-            _cell_name(cell): SOLUTION_REGION.sub("", cell.source)
-            for cell in source.cells
-            if cell.metadata.get("nbgrader", {}).get("solution")
-        }
+    solutions = solution_sources(course_root) if submission.base == "solution" else {}
     unknown = set(submission.cells) - {_cell_name(cell) for cell in release.cells}
     if unknown:
         raise ValueError(f"submission {submission.name} names cells not in the notebook: {sorted(unknown)}")

@@ -1,0 +1,121 @@
+"""The student's flow in real JupyterLab, in headless Chromium: type the answers, run every cell,
+see the visible tests pass, save, and autograde the saved file. Once with every exercise answered,
+once with Exercise 3 left blank."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import nbformat
+import pytest
+
+from browser import chromium, require_browser, watched_page
+from conftest import BIN, make_course, run_nbgrader
+from grader.course import ASSIGNMENT, EXERCISES, NOTEBOOK, REPO_ROOT
+from grader.report import default_db_url, exercise_scores
+from grader.submissions import SUBMITTED_AT, solution_sources
+
+TOKEN = "gradient-checking-test-token"
+STUDENTS = {"typed_everything": EXERCISES, "left_gradient_check_blank": [e for e in EXERCISES if e != "gradient_check"]}
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def jupyter_lab(tmp_path_factory):
+    """A JupyterLab server on a free loopback port, serving one copy of the release per student."""
+    require_browser()
+    root = tmp_path_factory.mktemp("lab")
+    for student in STUDENTS:
+        shutil.copytree(os.path.join(REPO_ROOT, "release", ASSIGNMENT), root / student,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    settings = root / ".settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)
+    (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    port = free_port()
+    env = {**os.environ, "HOME": str(root / ".home"), "JUPYTERLAB_SETTINGS_DIR": str(root / ".settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(root / ".workspaces"), "PATH": BIN + os.pathsep + os.environ["PATH"]}
+    server = subprocess.Popen(
+        [os.path.join(BIN, "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
+         "--allow-root", "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=1)
+            break
+        except OSError:
+            if server.poll() is not None:
+                raise RuntimeError(server.stderr.read().decode()[-3000:])
+            time.sleep(0.5)
+    yield {"url": url, "root": root}
+    server.terminate()
+    server.wait(timeout=20)
+
+
+def type_answers_and_save(page, url, answers):
+    """Open the notebook, type each answer over its exercise cell, run all cells, save.
+
+    returns: the text of every output shown in the page
+    """
+    page.goto(f"{url}?reset&token={TOKEN}")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    page.wait_for_function("""() => {
+        const widget = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+        const kernel = widget && widget.sessionContext && widget.sessionContext.session && widget.sessionContext.session.kernel;
+        return kernel && kernel.status === 'idle';
+    }""", timeout=60_000)
+    for name, code in answers.items():
+        cell = page.locator(".jp-NotebookPanel:visible .jp-CodeCell").filter(has_text=f"def {name}(").filter(has_text="YOUR CODE HERE")
+        cell.locator(".cm-content").click()
+        page.keyboard.press("Control+a")
+        page.keyboard.insert_text(code)
+        page.keyboard.press("Escape")
+    # The commands' promises settle when every cell has run and when the file is saved.
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    return "\n".join(page.locator(".jp-NotebookPanel:visible .jp-OutputArea").all_inner_texts())
+
+
+def test_typed_answers_pass_the_visible_tests_and_autograde(jupyter_lab, tmp_path):
+    solutions = solution_sources()
+    shown = {}
+    with chromium() as browser:
+        for student, answered in STUDENTS.items():
+            page = watched_page(browser)
+            shown[student] = type_answers_and_save(
+                page, f"{jupyter_lab['url']}/lab/workspaces/{student}/tree/{student}/{NOTEBOOK}",
+                {e: solutions[e] for e in answered})
+            page.close()
+    for message in ("forward_propagation(2, 4) = 8 - correct.", "backward_propagation(3, 4) = 3 - correct.",
+                    "gradient_check passes the visible tests.", "gradient_check_n passes the visible tests."):
+        assert message in shown["typed_everything"], message
+    assert "Error" not in shown["typed_everything"]
+    assert "gradient_check passes the visible tests." not in shown["left_gradient_check_blank"]
+    assert "NotImplementedError" in shown["left_gradient_check_blank"]
+
+    course = make_course(str(tmp_path / "course"))
+    for student in STUDENTS:
+        saved = nbformat.read(jupyter_lab["root"] / student / NOTEBOOK, as_version=4)
+        assert "YOUR CODE HERE" not in "".join(c.source for c in saved.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "forward_propagation")
+        folder = os.path.join(course, "submitted", student, ASSIGNMENT)
+        os.makedirs(folder)
+        nbformat.write(saved, os.path.join(folder, NOTEBOOK))
+        with open(os.path.join(folder, "timestamp.txt"), "w") as handle:
+            handle.write(SUBMITTED_AT + "\n")
+    run_nbgrader(course, "autograde", ASSIGNMENT, "--force")
+    scores = exercise_scores(default_db_url(course))
+    assert all(score == full for score, full in scores["typed_everything"].values()), scores["typed_everything"]
+    blank = scores["left_gradient_check_blank"]
+    assert blank["gradient_check"][0] == 0
+    assert all(blank[e][0] == blank[e][1] for e in EXERCISES if e != "gradient_check"), blank
