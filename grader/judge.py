@@ -12,6 +12,7 @@ import ast
 import json
 import re
 import time
+import uuid
 
 from helpers import testing
 
@@ -44,12 +45,13 @@ class RemoteStudent:
             "kwargs": testing.encode(dict(kwargs)),
             "replace": {name: testing.describe_replacement(function) for name, function in (replace or {}).items()},
         })
-        code = f"import helpers.testing as _gc_testing\n_gc_answer = _gc_testing.serve(globals(), {request!r})"
+        answer_name = f"_gc_answer_{uuid.uuid4().hex}"  # fresh, so a stale answer can never be read back
+        code = f"import helpers.testing as _gc_testing\n{answer_name} = _gc_testing.serve(globals(), {request!r})"
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise KernelDied("the notebook ran over its time limit")
         outputs, reply = self.kernel.execute(code, timeout=min(self.call_timeout, remaining),
-                                             user_expressions={"answer": "_gc_answer"})
+                                             user_expressions={"answer": f"globals().pop({answer_name!r})"})
         if reply.get("status") != "ok":
             timed_out = any(o.get("ename") == "CellTimeoutError" for o in outputs)
             reason = "took too long and was interrupted" if timed_out else "could not be called"

@@ -53,8 +53,11 @@ class SandboxedKernel:
             cwd = None
         else:
             command, cwd = sandbox.unsandboxed_command(connection_file), submission_dir
+        # The kernel's own stderr goes to an unnamed file, not a pipe: a pipe nobody reads would
+        # block a kernel that writes much to file descriptor 2.
+        self.log_file = tempfile.TemporaryFile()
         self.process = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        stdout=self.log_file, stderr=self.log_file,
                                         start_new_session=True)
         self.client = BlockingKernelClient(connection_file=connection_file)
         self.client.load_connection_file()
@@ -67,9 +70,10 @@ class SandboxedKernel:
             raise KernelDied(f"the kernel did not start: {error}. {stderr}") from None
 
     def _stderr(self):
-        if self.process.poll() is None:
-            return ""
-        return self.process.stderr.read().decode("utf-8", "replace")[-2000:]
+        """The end of what the kernel process wrote to stdout and stderr."""
+        self.log_file.seek(0, os.SEEK_END)
+        self.log_file.seek(max(0, self.log_file.tell() - 2000))
+        return self.log_file.read().decode("utf-8", "replace")
 
     @property
     def alive(self):
@@ -191,3 +195,4 @@ class SandboxedKernel:
                     time.sleep(0.02)
                 self.group.remove()
             shutil.rmtree(self.socket_dir, ignore_errors=True)
+            self.log_file.close()

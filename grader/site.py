@@ -157,6 +157,9 @@ def build_site(course_root, out):
             f"<h2>Feedback</h2><ul>{feedback or '<li>none yet: run make demo</li>'}</ul>")
     with open(os.path.join(out, "index.html"), "w", encoding="utf-8") as handle:
         handle.write(_page("Gradient checking", body, depth=0))
+    # Browsers ask a server for /favicon.ico; answer with a small icon rather than a 404.
+    icon = [[(0.12, 0.47, 0.71)] * 16] * 16
+    plt.imsave(os.path.join(out, "favicon.ico"), icon, format="png", metadata={"Software": None})
     pages = ["index.html", f"student/{ASSIGNMENT}.html", f"instructor/{ASSIGNMENT}.html", "class/index.html"]
     return pages + [f"feedback/{s}/{ASSIGNMENT}/{ASSIGNMENT}.html" for s in students]
 
