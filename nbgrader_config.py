@@ -15,6 +15,11 @@ c = get_config()  # noqa: F821 -- provided by nbgrader when it loads this file
 
 c.CourseDirectory.root = COURSE_ROOT
 c.CourseDirectory.course_id = "gradient-checking"
+# The gradebook: SQLite in the course root by default; GRADEBOOK_URL may name another, such as
+# postgresql://grader@db.example:5432/gradebook for several graders. A wrong or unreachable URL
+# fails every nbgrader command loudly; it never falls back to SQLite.
+if os.environ.get("GRADEBOOK_URL"):
+    c.CourseDirectory.db_url = os.environ["GRADEBOOK_URL"]
 
 # Feedback goes to students: it must not show hidden test code (nbgrader issue #917).
 c.GenerateFeedback.preprocessors = [

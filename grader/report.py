@@ -20,8 +20,8 @@ COURSE_ID = "gradient-checking"
 
 
 def default_db_url(course_root):
-    """The SQLite gradebook nbgrader uses by default in a course root."""
-    return "sqlite:///" + os.path.join(os.path.abspath(course_root), "gradebook.db")
+    """The gradebook nbgrader uses: GRADEBOOK_URL if set (see nbgrader_config.py), else SQLite in the course root."""
+    return os.environ.get("GRADEBOOK_URL") or "sqlite:///" + os.path.join(os.path.abspath(course_root), "gradebook.db")
 
 
 def exercise_scores(db_url, notebook=ASSIGNMENT, assignment=ASSIGNMENT):
