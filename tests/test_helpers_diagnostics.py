@@ -1,6 +1,5 @@
 """Tests of helpers.diagnostics.difference_by_parameter with a small correct checker."""
 
-import numpy as np
 import pytest
 
 from helpers import diagnostics, fixtures, network

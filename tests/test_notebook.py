@@ -5,15 +5,13 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 
 import nbformat
 import numpy as np
-import pytest
 from nbclient import NotebookClient
 
 from conftest import BIN, REPO_ROOT
-from grader.course import EXERCISES, exercise_of, graded_cells, max_scores, notebook_path
+from grader.course import EXERCISES, graded_cells, max_scores, notebook_path
 from grader.submissions import build_notebook, read_directory, SAMPLE_CLASS_DIR
 from helpers import fixtures, network
 from reference import gradient_check_n
