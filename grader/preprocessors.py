@@ -80,16 +80,20 @@ class JudgedExecute(NbGraderPreprocessor):
         info = resources["nbgrader"]
         judge = resources.setdefault("judge", {})
         judge.update(verdicts={}, kernel=None, started=time.time())
+        timings = judge["timings"] = dict.fromkeys(("prepare", "kernel_start", "student_cells", "judging"), 0.0)
+        clock = time.perf_counter()
         graded, setup_source = self._trusted_sources(info)
         workdir = tempfile.mkdtemp(prefix="gc-submission-")
         kernel = None
         try:
             submission = self._prepare_folder(workdir, info["assignment"])
             limits = sandbox.Limits(self.cpu_seconds, self.memory_bytes, self.processes, self.file_bytes)
+            timings["prepare"], clock = time.perf_counter() - clock, time.perf_counter()
             try:
                 kernel = SandboxedKernel(submission, limits, use_sandbox)
             except KernelDied as error:
                 judge["kernel"] = str(error)
+            timings["kernel_start"] = time.perf_counter() - clock
             deadline = time.monotonic() + self.notebook_timeout
             namespace = (judge_namespace(setup_source, RemoteStudent(kernel, self.call_timeout, deadline))
                          if kernel else None)
@@ -97,10 +101,13 @@ class JudgedExecute(NbGraderPreprocessor):
                 if cell.cell_type != "code":
                     continue
                 grade_id = _grade_id(cell)
+                clock = time.perf_counter()
                 if grade_id in graded and utils.is_grade(cell):
                     self._judge(cell, grade_id, graded[grade_id], namespace, judge)
+                    timings["judging"] += time.perf_counter() - clock
                 else:
                     self._run(cell, kernel, judge, deadline)
+                    timings["student_cells"] += time.perf_counter() - clock
                 if judge["kernel"] and kernel is not None and kernel.alive:
                     kernel.kill()
         finally:
@@ -108,6 +115,7 @@ class JudgedExecute(NbGraderPreprocessor):
                 kernel.shutdown()
             shutil.rmtree(workdir, ignore_errors=True)
         judge["seconds"] = round(time.time() - judge.pop("started"), 3)
+        judge["timings"] = {step: round(seconds, 3) for step, seconds in timings.items()}
         return nb, resources
 
     def _trusted_sources(self, info):
@@ -206,6 +214,7 @@ class SaveJudgedGrades(SaveAutoGrades):
             "score": sum(check["score"] for check in checks),
             "max_score": sum(check["max_score"] for check in checks),
             "kernel_problem": judge.get("kernel"), "seconds": judge.get("seconds"),
+            "timings": judge.get("timings", {}),
             "notes": self._notes(nb, info),
             "checks": checks,
         }

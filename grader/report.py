@@ -66,7 +66,8 @@ def format_table(scores):
 def batch_summary(course_root, assignment=ASSIGNMENT, top=10):
     """What the grading reports of a batch say, for the instructor.
 
-    returns: dict with "submissions", "seconds_per_submission", "failures" (most frequent
+    returns: dict with "submissions", "seconds_per_submission", "seconds_per_step" (where the
+             time of one submission goes, on average), "failures" (most frequent
              [message, count]), "kernel_problems" and "notes" (student -> list)
     """
     reports = []
@@ -77,9 +78,14 @@ def batch_summary(course_root, assignment=ASSIGNMENT, top=10):
         f"{check['grade_id']}: {check['message']}" for report in reports for check in report["checks"]
         if not check["passed"])
     seconds = [report["seconds"] for report in reports if report.get("seconds") is not None]
+    steps = collections.defaultdict(list)
+    for report in reports:
+        for step, value in report.get("timings", {}).items():
+            steps[step].append(value)
     return {
         "submissions": len(reports),
         "seconds_per_submission": round(sum(seconds) / len(seconds), 3) if seconds else None,
+        "seconds_per_step": {step: round(sum(values) / len(values), 3) for step, values in steps.items()},
         "failures": [[message, count] for message, count in failures.most_common(top)],
         "kernel_problems": {r["student"]: r["kernel_problem"] for r in reports if r.get("kernel_problem")},
         "notes": {r["student"]: r["notes"] for r in reports if r.get("notes")},
@@ -90,6 +96,8 @@ def format_summary(summary):
     """The batch summary as plain text."""
     lines = [f"{summary['submissions']} graded submissions, "
              f"{summary['seconds_per_submission']} s each on average (sandbox and judging included)"]
+    if summary["seconds_per_step"]:
+        lines.append("  of which: " + ", ".join(f"{step} {seconds} s" for step, seconds in summary["seconds_per_step"].items()))
     if summary["failures"]:
         lines.append("Most frequent failures:")
         lines += [f"  {count:3d} x {message[:150]}" for message, count in summary["failures"]]

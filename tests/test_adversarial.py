@@ -91,3 +91,10 @@ def test_every_graded_cell_is_scored_never_left_for_manual_grading(graded_course
             notebook = gradebook.find_submission_notebook("gradient_checking", ASSIGNMENT, name)
             assert not notebook.needs_manual_grade, name
             assert all(grade.auto_score is not None for grade in notebook.grades if grade.cell_type == "code"), name
+
+
+def test_reports_say_where_the_time_went(graded_course):
+    timings = report(graded_course, "alice")["timings"]
+    assert set(timings) == {"prepare", "kernel_start", "student_cells", "judging"}
+    assert all(value > 0 for value in timings.values()), timings
+    assert sum(timings.values()) <= report(graded_course, "alice")["seconds"]
