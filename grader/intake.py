@@ -19,7 +19,7 @@ import shutil
 
 import nbformat
 
-from .course import ASSIGNMENT, NOTEBOOK
+from .course import NOTEBOOK, notebook_path
 
 INTAKE_KEY = "grader_intake"
 NOTES = {}  # (student, assignment) -> notes; read by the preprocessors in the same nbgrader process
@@ -35,17 +35,18 @@ def _read_leniently(path):
     except Exception as error:  # anything nbformat rejects
         first_error = f"{type(error).__name__}: {str(error)[:200]}"
     try:
-        data, end = json.JSONDecoder(strict=False).raw_decode(text.lstrip())
+        text = text.lstrip()
+        data, end = json.JSONDecoder(strict=False).raw_decode(text)
         notebook = nbformat.from_dict(data)
         nbformat.validate(notebook)
         return notebook, [f"the notebook was not valid JSON ({first_error}); it was repaired"
-                          + (" (text after the notebook was ignored)" if text.lstrip()[end:].strip() else "")]
+                          + (" (text after the notebook was ignored)" if text[end:].strip() else "")]
     except Exception:
         return None, [f"the notebook could not be read ({first_error}); graded as a blank notebook"]
 
 
 def _blank_notebook(course_root):
-    return nbformat.read(os.path.join(course_root, "release", ASSIGNMENT, NOTEBOOK), as_version=4)
+    return nbformat.read(notebook_path(course_root, "release"), as_version=4)
 
 
 def prepare_submission(assignment, student, notebooks):

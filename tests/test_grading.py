@@ -5,7 +5,6 @@ correct answers written differently, which they must accept. The sample class (t
 is what submitted/ holds.
 """
 
-import csv
 import glob
 import os
 
@@ -13,6 +12,7 @@ import pytest
 
 from grader import submissions
 from grader.course import EXERCISES
+from grader.site import read_grades_csv
 
 CASES = [case.name for case in submissions.read_directory(submissions.SAMPLE_CLASS_DIR)]
 CASES += [case.name for case in submissions.read_directory(submissions.CORPUS_DIR)]
@@ -43,8 +43,7 @@ def test_correct_answers_written_differently_get_full_marks(graded_course):
 
 
 def test_grades_csv_matches_gradebook(graded_course):
-    with open(os.path.join(graded_course["root"], "grades.csv"), newline="") as handle:
-        rows = {row["student_id"]: float(row["score"]) for row in csv.DictReader(handle)}
+    rows = read_grades_csv(os.path.join(graded_course["root"], "grades.csv"))
     for name, per_exercise in graded_course["scores"].items():
         assert rows[name] == pytest.approx(sum(score for score, _ in per_exercise.values())), name
 
