@@ -42,14 +42,16 @@ class SandboxedKernel:
         connection_file = os.path.join(self.socket_dir, "kernel.json")
         write_connection_file(connection_file, transport="ipc", ip=os.path.join(self.socket_dir, "s"))
         self.group = sandbox.ResourceGroup(limits) if use_sandbox else None
+        self.uid_lease = sandbox.UidLease() if use_sandbox else None
         if use_sandbox:
+            uid = self.uid_lease.uid
             os.chmod(connection_file, 0o644)
-            os.chown(self.socket_dir, sandbox.SANDBOX_UID, sandbox.SANDBOX_UID)
+            os.chown(self.socket_dir, uid, uid)
             for directory, folders, files in os.walk(submission_dir):
-                os.chown(directory, sandbox.SANDBOX_UID, sandbox.SANDBOX_UID)
+                os.chown(directory, uid, uid)
                 for name in files:
-                    os.chown(os.path.join(directory, name), sandbox.SANDBOX_UID, sandbox.SANDBOX_UID)
-            command = sandbox.kernel_command(submission_dir, self.socket_dir, connection_file, limits, self.group)
+                    os.chown(os.path.join(directory, name), uid, uid)
+            command = sandbox.kernel_command(submission_dir, self.socket_dir, connection_file, limits, uid, self.group)
             cwd = None
         else:
             command, cwd = sandbox.unsandboxed_command(connection_file), submission_dir
@@ -196,3 +198,5 @@ class SandboxedKernel:
                 self.group.remove()
             shutil.rmtree(self.socket_dir, ignore_errors=True)
             self.log_file.close()
+            if self.uid_lease is not None:
+                self.uid_lease.release()  # every process of that uid is gone with the PID namespace

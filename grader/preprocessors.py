@@ -10,28 +10,19 @@
 
 import json
 import os
-import shutil
-import tempfile
-import time
 
-import nbformat
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
 from traitlets import Float, Integer, Unicode
 
-from . import sandbox
-from . import intake
+from . import execution, intake, sandbox
+from .execution import grade_id_of as _grade_id
 from .intake import INTAKE_KEY
-from .judge import RemoteStudent, first_line, judge_cell, judge_namespace
-from .kernel import KernelDied, SandboxedKernel
+from .judge import first_line
 
 REPORT_NAME = "grading_report.json"
 DUPLICATES_KEY = "grader_duplicated_cells"
-
-
-def _grade_id(cell):
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
 
 
 class DeduplicateCells(NbGraderPreprocessor):
@@ -64,7 +55,7 @@ def _course_directory(preprocessor):
 
 
 class JudgedExecute(NbGraderPreprocessor):
-    """Run a submission in the sandbox, judging its graded cells outside the kernel."""
+    """Run a submission in the sandbox, judging its graded cells outside the kernel (execution.py)."""
 
     cell_timeout = Float(30, help="Seconds a student cell may run before it is interrupted").tag(config=True)
     call_timeout = Float(60, help="Seconds one call of a student function may take").tag(config=True)
@@ -75,105 +66,36 @@ class JudgedExecute(NbGraderPreprocessor):
     file_bytes = Integer(sandbox.Limits.file_bytes, help="Largest file the kernel may write").tag(config=True)
     setup_cell = Unicode("setup", help="grade_id of the locked cell whose imports graded cells use").tag(config=True)
 
+    def settings(self):
+        """The configured limits, as execution.Settings (checks that the sandbox is available)."""
+        limits = sandbox.Limits(self.cpu_seconds, self.memory_bytes, self.processes, self.file_bytes)
+        return execution.Settings(self.cell_timeout, self.call_timeout, self.notebook_timeout, limits,
+                                  use_sandbox=sandbox.check_sandbox(self.log))
+
     def preprocess(self, nb, resources):
-        use_sandbox = sandbox.check_sandbox(self.log)
         info = resources["nbgrader"]
-        judge = resources.setdefault("judge", {})
-        judge.update(verdicts={}, kernel=None, started=time.time())
-        timings = judge["timings"] = dict.fromkeys(("prepare", "kernel_start", "student_cells", "judging"), 0.0)
-        clock = time.perf_counter()
-        graded, setup_source = self._trusted_sources(info)
-        workdir = tempfile.mkdtemp(prefix="gc-submission-")
-        kernel = None
-        try:
-            submission = self._prepare_folder(workdir, info["assignment"])
-            limits = sandbox.Limits(self.cpu_seconds, self.memory_bytes, self.processes, self.file_bytes)
-            timings["prepare"], clock = time.perf_counter() - clock, time.perf_counter()
-            try:
-                kernel = SandboxedKernel(submission, limits, use_sandbox)
-            except KernelDied as error:
-                judge["kernel"] = str(error)
-            timings["kernel_start"] = time.perf_counter() - clock
-            deadline = time.monotonic() + self.notebook_timeout
-            namespace = (judge_namespace(setup_source, RemoteStudent(kernel, self.call_timeout, deadline))
-                         if kernel else None)
-            for cell in nb.cells:
-                if cell.cell_type != "code":
-                    continue
-                grade_id = _grade_id(cell)
-                clock = time.perf_counter()
-                if grade_id in graded and utils.is_grade(cell):
-                    self._judge(cell, grade_id, graded[grade_id], namespace, judge)
-                    timings["judging"] += time.perf_counter() - clock
-                else:
-                    self._run(cell, kernel, judge, deadline)
-                    timings["student_cells"] += time.perf_counter() - clock
-                if judge["kernel"] and kernel is not None and kernel.alive:
-                    kernel.kill()
-        finally:
-            if kernel is not None:
-                kernel.shutdown()
-            shutil.rmtree(workdir, ignore_errors=True)
-        judge["seconds"] = round(time.time() - judge.pop("started"), 3)
-        judge["timings"] = {step: round(seconds, 3) for step, seconds in timings.items()}
+        sources = trusted_sources(info["db_url"], info["notebook"], info["assignment"], self.setup_cell)
+        pool = execution.kernel_pool(master_folder(_course_directory(self), info["assignment"]), self.settings())
+        resources["judge"] = execution.run_submission(nb, sources, pool)
         return nb, resources
 
-    def _trusted_sources(self, info):
-        """Graded cells' sources and the setup cell's, from the gradebook (never from the submission)."""
-        with Gradebook(info["db_url"]) as gradebook:
-            notebook = gradebook.find_notebook(info["notebook"], info["assignment"])
-            graded = {cell.name: gradebook.find_source_cell(cell.name, info["notebook"], info["assignment"]).source
-                      for cell in notebook.grade_cells if cell.cell_type == "code"}
-            try:
-                setup = gradebook.find_source_cell(self.setup_cell, info["notebook"], info["assignment"]).source
-            except MissingEntry:
-                setup = ""
-        return graded, setup
 
-    def _prepare_folder(self, workdir, assignment):
-        """The kernel's folder: the master versions of the assignment's files, nothing the student sent."""
-        coursedir = _course_directory(self)
-        source = coursedir.format_path(coursedir.source_directory, ".", assignment)
-        folder = os.path.join(workdir, "submission")
-        shutil.copytree(source, folder, ignore=shutil.ignore_patterns("*.ipynb", "__pycache__", ".ipynb_checkpoints"))
-        return folder
-
-    def _run(self, cell, kernel, judge, deadline):
-        if judge["kernel"] or kernel is None:
-            cell.outputs = [_error("NotRun", f"Not run: {judge['kernel'] or 'no kernel'}.")]
-            return
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            judge["kernel"] = f"the notebook ran over its {self.notebook_timeout:g} s limit"
-            cell.outputs = [_error("NotRun", f"Not run: {judge['kernel']}.")]
-            return
+def trusted_sources(db_url, notebook_id, assignment, setup_cell="setup"):
+    """Graded cells' sources and the setup cell's, from the gradebook. returns: execution.TrustedSources"""
+    with Gradebook(db_url) as gradebook:
+        notebook = gradebook.find_notebook(notebook_id, assignment)
+        graded = {cell.name: gradebook.find_source_cell(cell.name, notebook_id, assignment).source
+                  for cell in notebook.grade_cells if cell.cell_type == "code"}
         try:
-            outputs, _ = kernel.execute(cell.source, timeout=min(self.cell_timeout, remaining))
-            cell.outputs = [nbformat.from_dict(output) for output in outputs]
-        except KernelDied as error:
-            judge["kernel"] = f"{error} (in the cell starting {cell.source.strip()[:60]!r})"
-            cell.outputs = [_error("KernelDied", f"The kernel stopped here: {error}.")]
-
-    def _judge(self, cell, grade_id, source, namespace, judge):
-        cell.source = source  # the trusted version, whatever the submission held
-        if namespace is None:
-            passed, message = False, f"Not run: {judge['kernel']}."
-        elif judge["kernel"]:
-            passed, message = False, f"Not run: the kernel stopped before this test ({judge['kernel']})."
-        else:
-            passed, message = judge_cell(source, namespace, grade_id)
-            if not passed and not namespace["student_code"].kernel.alive and not judge["kernel"]:
-                judge["kernel"] = "the kernel died during this test"
-        points = float(cell.metadata.nbgrader.get("points", 0))
-        judge["verdicts"][grade_id] = {"checks": first_line(source), "passed": passed,
-                                       "score": points if passed else 0.0, "max_score": points,
-                                       "message": message}
-        cell.outputs = ([nbformat.v4.new_output("stream", name="stdout", text=f"Passed: {first_line(source)}\n")]
-                        if passed else [_error("TestFailed", message)])
+            setup = gradebook.find_source_cell(setup_cell, notebook_id, assignment).source
+        except MissingEntry:
+            setup = ""
+    return execution.TrustedSources(graded, setup)
 
 
-def _error(name, message):
-    return nbformat.v4.new_output("error", ename=name, evalue=message, traceback=[f"{name}: {message}"])
+def master_folder(coursedir, assignment):
+    """The assignment's folder in source/: the master files a kernel gets, never the student's."""
+    return os.path.abspath(coursedir.format_path(coursedir.source_directory, ".", assignment))
 
 
 class SaveJudgedGrades(SaveAutoGrades):

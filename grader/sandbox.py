@@ -3,10 +3,11 @@
 What the kernel sees: the Python installation and the virtual environment (read-only), its own
 copy of the submission folder (read-write, at /submission), a private /tmp, and a socket folder to
 talk to the grader. No course root, no source/, no gradebook, no other student, no grader code, no
-network. It runs as an unprivileged user in its own PID namespace, so every process it starts dies
+network. It runs as an unprivileged uid of its own in its own PID namespace, so every process it starts dies
 with it; rlimits and a cgroup bound CPU time, memory, processes, file size and open files.
 """
 
+import fcntl
 import os
 import shlex
 import shutil
@@ -14,7 +15,10 @@ import sys
 import uuid
 from dataclasses import dataclass
 
-SANDBOX_UID = 65534  # nobody
+# Each running sandbox has a uid of its own, so that per-uid limits (RLIMIT_NPROC counts every
+# process of a uid on the machine) of one submission never touch another graded in parallel.
+SANDBOX_UIDS = range(620_000, 620_512)
+UID_LOCK_DIR = "/run/gradient-checking-sandbox-uids"
 SUBMISSION_MOUNT = "/submission"
 UNSAFE_OPT_IN = "GRADER_ALLOW_UNSANDBOXED"
 
@@ -33,6 +37,26 @@ class Limits:
     file_bytes: int = 64 * 1024 ** 2
     open_files: int = 256
     cpus: float = 1.0
+
+
+class UidLease:
+    """An unused uid from SANDBOX_UIDS, held (by a lock file) until release(); safe across processes."""
+
+    def __init__(self, lock_dir=UID_LOCK_DIR):
+        os.makedirs(lock_dir, mode=0o700, exist_ok=True)
+        for uid in SANDBOX_UIDS:
+            handle = open(os.path.join(lock_dir, str(uid)), "a")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            self.uid, self._handle = uid, handle
+            return
+        raise RuntimeError(f"all {len(SANDBOX_UIDS)} sandbox uids are in use")
+
+    def release(self):
+        self._handle.close()
 
 
 def bubblewrap_available():
@@ -136,11 +160,12 @@ class ResourceGroup:
                 pass
 
 
-def kernel_command(submission_dir, socket_dir, connection_file, limits, group=None):
+def kernel_command(submission_dir, socket_dir, connection_file, limits, uid, group=None):
     """The command that starts an ipykernel for one submission inside the sandbox.
 
     submission_dir -- the private, writable copy of the submission (mounted at /submission)
     socket_dir -- folder holding the connection file and the kernel's IPC sockets (same path inside)
+    uid -- the unprivileged uid (and gid) the kernel runs as; see UidLease
     returns: list of str, to run with a shell-free Popen
     """
     command = ["bwrap", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
@@ -170,7 +195,7 @@ def kernel_command(submission_dir, socket_dir, connection_file, limits, group=No
         "--setenv", "OPENBLAS_NUM_THREADS", "1", "--setenv", "OMP_NUM_THREADS", "1",
         "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
         "--",
-        "setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_UID}", "--clear-groups",
+        "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
         "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs",
         "prlimit", f"--cpu={limits.cpu_seconds}", f"--as={limits.memory_bytes}",
         f"--nproc={limits.processes}", f"--fsize={limits.file_bytes}", f"--nofile={limits.open_files}",

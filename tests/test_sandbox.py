@@ -27,12 +27,12 @@ def test_refuses_to_grade_without_a_sandbox_unless_told(monkeypatch):
 
 
 def test_the_command_binds_no_course_folder_and_no_network(tmp_path):
-    command = sandbox.kernel_command(str(tmp_path), str(tmp_path), str(tmp_path / "k.json"), sandbox.Limits())
+    command = sandbox.kernel_command(str(tmp_path), str(tmp_path), str(tmp_path / "k.json"), sandbox.Limits(), uid=620_001)
     sources = [command[i + 1] for i, word in enumerate(command) if word in ("--bind", "--ro-bind")]
     inside_course = [path for path in sources if path.startswith(REPO_ROOT + os.sep) or path == REPO_ROOT]
     assert all(os.path.realpath(path) == os.path.realpath(sys.prefix) for path in inside_course), inside_course
     assert "--unshare-net" in command and "--unshare-pid" in command and "--die-with-parent" in command
-    assert f"--reuid={sandbox.SANDBOX_UID}" in command
+    assert "--reuid=620001" in command
 
 
 @pytest.mark.skipif(not sandbox.bubblewrap_available(), reason="bubblewrap is not installed")
@@ -49,7 +49,7 @@ def test_a_sandboxed_kernel_sees_only_its_folder(tmp_path):
         outputs, reply = kernel.execute(code, timeout=30)
         text = "".join(output.get("text", "") for output in outputs)
         assert reply["status"] == "ok", outputs
-        assert text.split() == [str(sandbox.SANDBOX_UID), "mine", "False", "False", "ConnectionRefusedError", "MemoryError"]
+        assert text.split() == [str(kernel.uid_lease.uid), "mine", "False", "False", "ConnectionRefusedError", "MemoryError"]
         with pytest.raises(KernelDied, match="died"):
             kernel.execute("import os; os._exit(7)", timeout=30)
     finally:

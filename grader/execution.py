@@ -1,0 +1,213 @@
+"""Run one submission: its cells in a sandboxed kernel, its graded cells judged here.
+
+The same code serves the plain ``nbgrader autograde`` (``preprocessors.JudgedExecute``) and the
+workers of the parallel grader (``parallel.py``). Kernels are started ahead of need by a
+``KernelPool``, so a submission rarely waits for one; a kernel never serves two submissions.
+"""
+
+import atexit
+import queue
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+
+import nbformat
+from nbgrader import utils
+
+from . import sandbox
+from .judge import RemoteStudent, first_line, judge_cell, judge_namespace
+from .kernel import KernelDied, SandboxedKernel
+
+TIMING_STEPS = ("prepare", "kernel_start", "student_cells", "judging")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Time limits of one submission, the kernel's resource limits, and whether to sandbox it."""
+
+    cell_timeout: float = 30
+    call_timeout: float = 60
+    notebook_timeout: float = 900
+    limits: sandbox.Limits = field(default_factory=sandbox.Limits)
+    use_sandbox: bool = True
+
+
+@dataclass(frozen=True)
+class TrustedSources:
+    """What the judge runs, taken from the gradebook and never from a submission.
+
+    graded -- dict grade_id -> source of each graded code cell
+    setup -- source of the locked setup cell whose names the graded cells use
+    """
+
+    graded: dict
+    setup: str
+
+
+def grade_id_of(cell):
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def _error(name, message):
+    return nbformat.v4.new_output("error", ename=name, evalue=message, traceback=[f"{name}: {message}"])
+
+
+class _Prepared:
+    """A kernel started ahead of need, in its own fresh copy of the master files."""
+
+    def __init__(self, master_folder, settings):
+        clock = time.perf_counter()
+        self.workdir = tempfile.mkdtemp(prefix="gc-submission-")
+        folder = f"{self.workdir}/submission"
+        shutil.copytree(master_folder, folder,
+                        ignore=shutil.ignore_patterns("*.ipynb", "__pycache__", ".ipynb_checkpoints"))
+        self.prepare_seconds, clock = time.perf_counter() - clock, time.perf_counter()
+        self.kernel, self.problem = None, None
+        try:
+            self.kernel = SandboxedKernel(folder, settings.limits, settings.use_sandbox)
+        except KernelDied as error:
+            self.problem = str(error)
+        self.start_seconds = time.perf_counter() - clock
+
+    def close(self):
+        if self.kernel is not None:
+            self.kernel.shutdown()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class KernelPool:
+    """Keeps one kernel started ahead of need for a master folder.
+
+    All kernels are started by one long-lived thread: bubblewrap's --die-with-parent is tied to the
+    thread that started it, so a short-lived starter thread would take its kernel down with it.
+    """
+
+    def __init__(self, master_folder, settings):
+        self.master_folder, self.settings = master_folder, settings
+        self._ready = queue.Queue()
+        self._requests = queue.Queue()
+        self._closed = False
+        self._starter = threading.Thread(target=self._start_kernels, name="kernel-starter", daemon=True)
+        self._starter.start()
+        self._requests.put(True)
+
+    def _start_kernels(self):
+        while self._requests.get():
+            if self._closed:
+                break
+            self._ready.put(_Prepared(self.master_folder, self.settings))
+
+    def take(self):
+        """A fresh kernel for one submission; the next one starts at once. returns: (_Prepared, seconds waited)"""
+        clock = time.perf_counter()
+        prepared = self._ready.get()
+        waited = time.perf_counter() - clock
+        self._requests.put(True)
+        if prepared.kernel is not None and not prepared.kernel.alive:  # died while waiting: start another
+            prepared.close()
+            return self.take()
+        return prepared, waited
+
+    def close(self):
+        """Stop the starter and every kernel that nobody took."""
+        self._closed = True
+        self._requests.put(False)
+        self._starter.join(timeout=120)
+        while not self._ready.empty():
+            self._ready.get_nowait().close()
+
+
+_POOLS = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def kernel_pool(master_folder, settings):
+    """The process's pool for this master folder and these settings (made on first use, closed at exit)."""
+    with _POOLS_LOCK:
+        key = (master_folder, settings)
+        if key not in _POOLS:
+            _POOLS[key] = KernelPool(master_folder, settings)
+        return _POOLS[key]
+
+
+@atexit.register
+def _close_pools():
+    for pool in _POOLS.values():
+        pool.close()
+
+
+def run_submission(nb, sources, pool):
+    """Execute a sanitized submission notebook and judge its graded cells.
+
+    nb -- the notebook after nbgrader's sanitize step; its cells' outputs are replaced in place
+    sources -- TrustedSources from the gradebook
+    pool -- the KernelPool to take this submission's fresh kernel from
+    returns: the judge's record, a dict with verdicts (grade_id -> verdict), kernel (problem or
+             None), seconds and timings (seconds per step in TIMING_STEPS)
+    """
+    started = time.time()
+    judge = {"verdicts": {}, "kernel": None}
+    timings = dict.fromkeys(TIMING_STEPS, 0.0)
+    settings = pool.settings
+    prepared, waited = pool.take()
+    kernel, judge["kernel"] = prepared.kernel, prepared.problem
+    timings["prepare"], timings["kernel_start"] = prepared.prepare_seconds, waited
+    try:
+        deadline = time.monotonic() + settings.notebook_timeout
+        namespace = (judge_namespace(sources.setup, RemoteStudent(kernel, settings.call_timeout, deadline))
+                     if kernel else None)
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            grade_id = grade_id_of(cell)
+            clock = time.perf_counter()
+            if grade_id in sources.graded and utils.is_grade(cell):
+                _judge(cell, grade_id, sources.graded[grade_id], namespace, judge)
+                timings["judging"] += time.perf_counter() - clock
+            else:
+                _run(cell, kernel, judge, deadline, settings)
+                timings["student_cells"] += time.perf_counter() - clock
+            if judge["kernel"] and kernel is not None and kernel.alive:
+                kernel.kill()
+    finally:
+        prepared.close()
+    judge["seconds"] = round(time.time() - started, 3)
+    judge["timings"] = {step: round(seconds, 3) for step, seconds in timings.items()}
+    return judge
+
+
+def _run(cell, kernel, judge, deadline, settings):
+    if judge["kernel"] or kernel is None:
+        cell.outputs = [_error("NotRun", f"Not run: {judge['kernel'] or 'no kernel'}.")]
+        return
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        judge["kernel"] = f"the notebook ran over its {settings.notebook_timeout:g} s limit"
+        cell.outputs = [_error("NotRun", f"Not run: {judge['kernel']}.")]
+        return
+    try:
+        outputs, _ = kernel.execute(cell.source, timeout=min(settings.cell_timeout, remaining))
+        cell.outputs = [nbformat.from_dict(output) for output in outputs]
+    except KernelDied as error:
+        judge["kernel"] = f"{error} (in the cell starting {cell.source.strip()[:60]!r})"
+        cell.outputs = [_error("KernelDied", f"The kernel stopped here: {error}.")]
+
+
+def _judge(cell, grade_id, source, namespace, judge):
+    cell.source = source  # the trusted version, whatever the submission held
+    if namespace is None:
+        passed, message = False, f"Not run: {judge['kernel']}."
+    elif judge["kernel"]:
+        passed, message = False, f"Not run: the kernel stopped before this test ({judge['kernel']})."
+    else:
+        passed, message = judge_cell(source, namespace, grade_id)
+        if not passed and not namespace["student_code"].kernel.alive and not judge["kernel"]:
+            judge["kernel"] = "the kernel died during this test"
+    points = float(cell.metadata.nbgrader.get("points", 0))
+    judge["verdicts"][grade_id] = {"checks": first_line(source), "passed": passed,
+                                   "score": points if passed else 0.0, "max_score": points,
+                                   "message": message}
+    cell.outputs = ([nbformat.v4.new_output("stream", name="stdout", text=f"Passed: {first_line(source)}\n")]
+                    if passed else [_error("TestFailed", message)])
