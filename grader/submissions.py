@@ -19,6 +19,8 @@ with ``trailing`` or ``truncated``; ``extra-notebook``), and ``# expect-note:`` 
 
 import argparse
 import copy
+import dataclasses
+import itertools
 import os
 import re
 import shutil
@@ -33,6 +35,7 @@ CORPUS_DIR = os.path.join(REPO_ROOT, "tests", "corpus")
 ADVERSARIAL_DIR = os.path.join(REPO_ROOT, "tests", "adversarial")
 SOLUTION_REGION = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.MULTILINE)
 SUBMITTED_AT = "2026-11-20 17:00:00.000000 UTC"
+CRASHING_CASES = ("adv_os_exit", "adv_segfault", "adv_memory_bomb")  # kernels that die mid-notebook
 
 
 @dataclass
@@ -165,16 +168,32 @@ def read_directory(directory):
     return [parse_submission(os.path.join(directory, name)) for name in names]
 
 
+def synthetic_class(size):
+    """A class of `size` submissions cycling through the sample class, the corpus (correct and wrong
+    answers) and the crashing adversarial cases; each gets a unique name such as s00012-alice."""
+    mix = (read_directory(SAMPLE_CLASS_DIR) + read_directory(CORPUS_DIR)
+           + [case for case in read_directory(ADVERSARIAL_DIR) if case.name in CRASHING_CASES])
+    return [dataclasses.replace(case, name=f"s{index:05d}-{case.name}")
+            for index, case in zip(range(size), itertools.cycle(mix))]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["sample-class"])
+    parser.add_argument("command", choices=["sample-class", "synthetic-class"])
     parser.add_argument("--course-root", default=REPO_ROOT)
+    parser.add_argument("--size", type=int, default=100, help="submissions in a synthetic class")
     args = parser.parse_args()
     submitted = os.path.join(args.course_root, "submitted")
     if os.path.isdir(submitted):
         shutil.rmtree(submitted)
-    for submission in read_directory(SAMPLE_CLASS_DIR):
-        print("wrote", os.path.relpath(write_submission(submission, args.course_root), args.course_root))
+    if args.command == "sample-class":
+        for submission in read_directory(SAMPLE_CLASS_DIR):
+            print("wrote", os.path.relpath(write_submission(submission, args.course_root), args.course_root))
+    else:
+        cases = synthetic_class(args.size)
+        for submission in cases:
+            write_submission(submission, args.course_root, release_root=args.course_root)
+        print(f"wrote {len(cases)} submissions to {submitted}")
 
 
 if __name__ == "__main__":

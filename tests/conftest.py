@@ -13,13 +13,14 @@ import sys
 import threading
 
 import pytest
+from nbgrader.api import Gradebook
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
 from grader import submissions  # noqa: E402
 from grader.course import ASSIGNMENT  # noqa: E402
-from grader.report import default_db_url, exercise_scores  # noqa: E402
+from grader.report import COURSE_ID, default_db_url, exercise_scores  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
 
@@ -36,6 +37,29 @@ def run_nbgrader(course_root, *args, env=None, check=True):
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr[-4000:]}")
     return result
+
+
+def gradebook_rows(db_url, students=None):
+    """What the gradebook holds about submissions, without its random row ids.
+
+    returns: dict (student, "timestamp") -> submission time, and (student, cell) -> (auto_score,
+             manual_score, extra_credit, max_score, needs_manual_grade) for every graded cell, and
+             (student, cell, "comment") -> (auto_comment, manual_comment); students -- None for all
+    """
+    rows = {}
+    with Gradebook(db_url, COURSE_ID) as gradebook:
+        for submission in gradebook.assignment_submissions(ASSIGNMENT):
+            student = submission.student.id
+            if students is not None and student not in students:
+                continue
+            rows[(student, "timestamp")] = submission.timestamp
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    rows[(student, grade.name)] = (grade.auto_score, grade.manual_score, grade.extra_credit,
+                                                   grade.max_score, grade.needs_manual_grade)
+                for comment in notebook.comments:
+                    rows[(student, comment.name, "comment")] = (comment.auto_comment, comment.manual_comment)
+    return rows
 
 
 def make_course(root):
