@@ -151,6 +151,7 @@ class Coordinator:
         self.failed, self.skipped, self.graded, self.executions = {}, [], [], 0
         self.in_flight = {}  # future key -> what the commit needs to know about that task
         self.busy = {"dispatch": 0.0, "commit": 0.0}  # the coordinator's own seconds per step
+        self.committed_at = []  # time.monotonic() of each commit, for the median interval
 
     # -- what every task needs, sent once
     def _bundle(self):
@@ -297,6 +298,7 @@ class Coordinator:
         self.progress.finish()
 
     def _finish(self, student, error):
+        self.committed_at.append(time.monotonic())
         if error:
             self.failed[student] = error
         else:
@@ -394,10 +396,12 @@ def main(argv=None):
             cluster.close()
     seconds = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    intervals = sorted(b - a for a, b in zip(coordinator.committed_at, coordinator.committed_at[1:]))
     peak_mib = usage.ru_maxrss / 1024
     summary = {"submissions": len(students), "graded": len(coordinator.graded),
                "unchanged": len(coordinator.skipped), "failed": coordinator.failed,
                "executions": coordinator.executions, "seconds": round(seconds, 2),
+               "median_seconds_between_commits": round(intervals[len(intervals) // 2], 3) if intervals else None,
                "coordinator_peak_mib": round(peak_mib, 1),
                "coordinator_cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
                "coordinator_busy_seconds": {step: round(value, 2) for step, value in coordinator.busy.items()}}

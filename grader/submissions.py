@@ -35,7 +35,7 @@ CORPUS_DIR = os.path.join(REPO_ROOT, "tests", "corpus")
 ADVERSARIAL_DIR = os.path.join(REPO_ROOT, "tests", "adversarial")
 SOLUTION_REGION = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.MULTILINE)
 SUBMITTED_AT = "2026-11-20 17:00:00.000000 UTC"
-CRASHING_CASES = ("adv_os_exit", "adv_segfault", "adv_memory_bomb")  # kernels that die mid-notebook
+CRASHING_CASES = ("adv_os_exit", "adv_segfault")  # kernels that die mid-notebook
 
 
 @dataclass

@@ -12,6 +12,7 @@ import subprocess
 import time
 
 import nbformat
+import psutil
 import pytest
 
 from conftest import BIN, REPO_ROOT, gradebook_rows, make_course
@@ -19,6 +20,7 @@ from grader import submissions
 from grader.course import ASSIGNMENT
 from grader.parallel import Progress
 from grader.report import default_db_url
+from grader.sandbox import SANDBOX_UIDS
 
 SAME_LIMITS = "--JudgedExecute.cell_timeout=10"  # as graded_course uses
 VARYING_REPORT_KEYS = ("seconds", "timings", "fingerprint")
@@ -111,13 +113,6 @@ def _free_port():
         return probe.getsockname()[1]
 
 
-def _sandbox_processes():
-    """PIDs of processes running under a sandbox uid."""
-    from grader.sandbox import SANDBOX_UIDS
-    output = subprocess.run(["ps", "-eo", "pid=,uid="], capture_output=True, text=True).stdout
-    return [int(pid) for pid, uid in (line.split() for line in output.splitlines()) if int(uid) in SANDBOX_UIDS]
-
-
 @pytest.fixture
 def dask_cluster(tmp_path):
     """`dask scheduler` and two single-threaded `dask worker` processes (no nanny) on loopback."""
@@ -161,6 +156,8 @@ def test_a_real_cluster_that_loses_a_worker_grades_everyone_once(graded_course, 
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()
         time.sleep(0.1)
     victim = dask_cluster["workers"][0]
+    sandboxes = psutil.Process(victim.pid).children(recursive=True)
+    assert any(p.uids().real in SANDBOX_UIDS for p in sandboxes), "the worker had no kernel running"
     os.killpg(victim.pid, signal.SIGKILL)  # mid-run: it holds a running task and a started kernel
     graded_before_the_kill = len(glob.glob(os.path.join(root, "autograded", "*", ASSIGNMENT, "grading_report.json")))
     summary = finished_summary(process)
@@ -168,11 +165,8 @@ def test_a_real_cluster_that_loses_a_worker_grades_everyone_once(graded_course, 
     assert graded_before_the_kill < len(cases)
     assert summary["graded"] == len(cases) and not summary["failed"]
     assert_same_as_serial(graded_course["root"], root, [case.name for case in cases])
-    for _ in range(50):  # the killed worker's sandboxes die with it
-        if not _sandbox_processes():
-            break
-        time.sleep(0.1)
-    assert not _sandbox_processes()
+    _, alive = psutil.wait_procs(sandboxes, timeout=10)
+    assert not alive, "the killed worker's sandboxes outlived it"
 
 
 def test_progress_shows_counts_rate_and_eta():
