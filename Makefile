@@ -10,7 +10,7 @@ NBGRADER := $(BIN)/nbgrader
 ASSIGNMENT := gradient_checking
 SOURCE_NB := source/$(ASSIGNMENT)/$(ASSIGNMENT).ipynb
 
-.PHONY: demo test venv figures release sample-class autograde feedback grades site clean
+.PHONY: demo test venv figures release sample-class autograde autograde-parallel feedback grades site clean
 
 demo: release autograde feedback grades
 	$(PYTHON) -m grader.report --course-root .
@@ -45,6 +45,10 @@ sample-class: $(VENV)/.installed
 
 autograde: $(VENV)/.installed
 	$(NBGRADER) autograde $(ASSIGNMENT) --force
+
+# The same grading on a Dask LocalCluster, one worker per core; re-runs skip unchanged submissions.
+autograde-parallel: $(VENV)/.installed
+	$(PYTHON) -m grader.parallel $(ASSIGNMENT)
 
 feedback: $(VENV)/.installed
 	$(NBGRADER) generate_feedback $(ASSIGNMENT) --force

@@ -1,7 +1,7 @@
 """Autograde a whole class in parallel on a Dask cluster; one coordinator writes every result.
 
     python -m grader.parallel gradient_checking [--workers N | --scheduler tcp://host:8786] [--force]
-                              [nbgrader options, e.g. --CourseDirectory.root=/srv/course]
+                              [--feedback] [nbgrader options, e.g. --CourseDirectory.root=/srv/course]
 
 Run it where ``nbgrader autograde`` would run (the course root, or with --CourseDirectory.root).
 Without --scheduler it starts a LocalCluster with one single-threaded worker per core.
@@ -15,7 +15,8 @@ Without --scheduler it starts a LocalCluster with one single-threaded worker per
    plain ``nbgrader autograde``, and returns the executed notebook and the judge's record.
 4. The coordinator then runs nbgrader's own ``Autograde`` converter for that student, with
    ``ReplayExecution`` in place of ``JudgedExecute``. So autograded/, the grading reports and the
-   gradebook rows are written by the same code, in one process, as in a serial run.
+   gradebook rows are written by the same code, in one process, as in a serial run; with
+   --feedback, nbgrader's GenerateFeedback then writes that student's feedback/ too.
 
 A task lost with a worker is run again (by Dask, and once more by the coordinator if Dask gives
 up); a submission is committed once. At most a few tasks per worker are in flight, so the
@@ -41,7 +42,7 @@ import time
 
 import nbformat
 from nbgrader.apps.autogradeapp import AutogradeApp
-from nbgrader.converters import Autograde
+from nbgrader.converters import Autograde, GenerateFeedback
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from . import execution, intake, sandbox
@@ -140,8 +141,8 @@ def _no_hook(**_):
 class Coordinator:
     """Dispatches a class to a Dask client and commits each result through nbgrader's converter."""
 
-    def __init__(self, app, client, force=False, progress=None):
-        self.app, self.client, self.force = app, client, force
+    def __init__(self, app, client, force=False, feedback=False, progress=None):
+        self.app, self.client, self.force, self.feedback = app, client, force, feedback
         self.coursedir = app.coursedir
         self.assignment = self.coursedir.assignment_id
         self.progress = progress or Progress(0)
@@ -248,6 +249,14 @@ class Coordinator:
         finally:
             RESULTS.pop((student, self.assignment, meta["notebook"]) if meta else None, None)
             intake.NOTES.pop((student, self.assignment), None)
+        if self.feedback:
+            try:
+                with contextlib.chdir(self.coursedir.root):
+                    feedback = GenerateFeedback(coursedir=self.coursedir, parent=self.app)
+                    feedback.force = True
+                    feedback.start()
+            except Exception as error:
+                return f"graded, but nbgrader could not write its feedback: {type(error).__name__}: {error}"
         return None
 
     def run(self, students):
@@ -377,13 +386,15 @@ def main(argv=None):
     parser.add_argument("--scheduler", help="address of a running Dask scheduler (default: a LocalCluster)")
     parser.add_argument("--workers", type=int, help="LocalCluster workers (default: one per core)")
     parser.add_argument("--force", action="store_true", help="regrade submissions that are unchanged too")
+    parser.add_argument("--feedback", action="store_true",
+                        help="also write each graded student's feedback (as nbgrader generate_feedback)")
     args, nbgrader_args = parser.parse_known_args(argv)
     app = make_app(args.assignment, nbgrader_args)
     app.log.setLevel(logging.ERROR)  # per-submission notes go to the grading reports instead
     started = time.perf_counter()
     client = make_client(args.scheduler, args.workers)
     try:
-        coordinator = Coordinator(app, client, force=args.force, progress=Progress(0))
+        coordinator = Coordinator(app, client, force=args.force, feedback=args.feedback, progress=Progress(0))
         students = coordinator.submissions()
         workers = sum(client.nthreads().values())
         print(f"Grading {len(students)} submissions of {args.assignment} on {workers} Dask worker threads "
