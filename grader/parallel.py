@@ -106,6 +106,12 @@ def grade_on_worker(notebook_json, notebook_id, bundle):
     return {"notebook": nbformat.writes(nb), "judge": judge, "worker": f"{os.uname().nodename}:{os.getpid()}"}
 
 
+def worker_cpu_seconds():
+    """CPU seconds this worker process has used (its kernels not included)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 # ---------------------------------------------------------------- in the coordinator
 
 class ReplaySanitized(NbGraderPreprocessor):
@@ -400,6 +406,7 @@ def main(argv=None):
         print(f"Grading {len(students)} submissions of {args.assignment} on {workers} Dask worker threads "
               f"({args.scheduler or 'LocalCluster'})", file=sys.stderr)
         coordinator.run(students)
+        workers_cpu = sum(client.run(worker_cpu_seconds).values())
     finally:
         cluster = client.cluster
         client.close()
@@ -415,6 +422,7 @@ def main(argv=None):
                "median_seconds_between_commits": round(intervals[len(intervals) // 2], 3) if intervals else None,
                "coordinator_peak_mib": round(peak_mib, 1),
                "coordinator_cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+               "workers_cpu_seconds": round(workers_cpu, 2),
                "coordinator_busy_seconds": {step: round(value, 2) for step, value in coordinator.busy.items()}}
     print(json.dumps(summary), file=sys.stderr)
     for student, error in coordinator.failed.items():

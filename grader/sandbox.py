@@ -20,6 +20,7 @@ from dataclasses import dataclass
 SANDBOX_UIDS = range(620_000, 620_512)
 UID_LOCK_DIR = "/run/gradient-checking-sandbox-uids"
 SUBMISSION_MOUNT = "/submission"
+MATPLOTLIB_DIR = ".matplotlib"  # the kernel's MPLCONFIGDIR, inside its folder, seeded with a font list
 UNSAFE_OPT_IN = "GRADER_ALLOW_UNSANDBOXED"
 
 
@@ -189,7 +190,7 @@ def kernel_command(submission_dir, socket_dir, connection_file, limits, uid, gro
         "--chdir", SUBMISSION_MOUNT,
         "--clearenv",
         "--setenv", "PATH", f"{os.path.join(sys.prefix, 'bin')}:/usr/bin:/bin",
-        "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp/matplotlib",
+        "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", f"{SUBMISSION_MOUNT}/{MATPLOTLIB_DIR}",
         "--setenv", "IPYTHONDIR", "/tmp/ipython", "--setenv", "JUPYTER_RUNTIME_DIR", "/tmp/jupyter",
         "--setenv", "MPLBACKEND", "module://matplotlib_inline.backend_inline",
         "--setenv", "OPENBLAS_NUM_THREADS", "1", "--setenv", "OMP_NUM_THREADS", "1",
@@ -201,6 +202,7 @@ def kernel_command(submission_dir, socket_dir, connection_file, limits, uid, gro
         f"--nproc={limits.processes}", f"--fsize={limits.file_bytes}", f"--nofile={limits.open_files}",
         "--core=0", "--",
         sys.executable, "-m", "ipykernel_launcher", "-f", connection_file,
+        "--HistoryManager.enabled=False",  # no history database to create in every kernel
     ]
     if group is not None and group.paths:
         command = ["sh", "-c", f"{group.enter_command()} && exec {shlex.join(command)}"]

@@ -150,7 +150,7 @@ def test_a_real_cluster_that_loses_a_worker_grades_everyone_once(graded_course, 
     cases = [graded_course["submissions"][name] for name in sorted(graded_course["submissions"])
              if not name.startswith("adv_")][:12]
     root = course_with(tmp_path, cases)
-    process = run_parallel(root, f"--scheduler={dask_cluster['address']}", wait=False)
+    process = run_parallel(root, f"--scheduler={dask_cluster['address']}", "--feedback", wait=False)
     deadline = time.monotonic() + 300
     while not glob.glob(os.path.join(root, "autograded", "*", ASSIGNMENT, "grading_report.json")):
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()
@@ -165,6 +165,11 @@ def test_a_real_cluster_that_loses_a_worker_grades_everyone_once(graded_course, 
     assert graded_before_the_kill < len(cases)
     assert summary["graded"] == len(cases) and not summary["failed"]
     assert_same_as_serial(graded_course["root"], root, [case.name for case in cases])
+    pages = glob.glob(os.path.join(root, "feedback", "*", ASSIGNMENT, f"{ASSIGNMENT}.html"))
+    assert len(pages) == len(cases)
+    for page in pages:
+        with open(page, encoding="utf-8") as handle:
+            assert "BEGIN HIDDEN TESTS" not in handle.read()
     _, alive = psutil.wait_procs(sandboxes, timeout=10)
     assert not alive, "the killed worker's sandboxes outlived it"
 
