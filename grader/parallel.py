@@ -33,7 +33,6 @@ import json
 import logging
 import os
 import resource
-import shutil
 import sys
 import tarfile
 import tempfile
@@ -74,21 +73,18 @@ def folder_fingerprint(folder, salt=""):
 # ---------------------------------------------------------------- on the workers
 
 _UNPACK_LOCK = threading.Lock()
+_MASTERS = {}  # bundle digest -> folder, unpacked by this worker process
 
 
 def _unpack_master(bundle):
-    """The master files, unpacked once per worker machine into a private folder. returns: path"""
-    target = os.path.join(tempfile.gettempdir(), f"gc-master-{bundle['digest'][:16]}")
+    """The master files, unpacked once per worker process into a private new folder. returns: path"""
     with _UNPACK_LOCK:
-        if not os.path.isdir(target):
-            staging = tempfile.mkdtemp(prefix="gc-master-staging-")
+        if bundle["digest"] not in _MASTERS:
+            folder = tempfile.mkdtemp(prefix="gc-master-")  # unpredictable: nobody can plant files there
             with tarfile.open(fileobj=io.BytesIO(bundle["archive"]), mode="r:gz") as archive:
-                archive.extractall(staging, filter="data")
-            try:
-                os.rename(staging, target)
-            except OSError:  # another worker process on this machine was first
-                shutil.rmtree(staging, ignore_errors=True)
-    return target
+                archive.extractall(folder, filter="data")
+            _MASTERS[bundle["digest"]] = folder
+        return _MASTERS[bundle["digest"]]
 
 
 def grade_on_worker(notebook_json, notebook_id, bundle):
