@@ -203,7 +203,12 @@ class Coordinator:
         return converter
 
     def dispatch(self, student):
-        """Intake, sanitize and send one submission. returns: (future, notebook key) or None if it needs no worker"""
+        """Intake, sanitize and send one submission.
+
+        returns: the task's Future; "unchanged" when graded before and unchanged; or None when there
+                 is nothing to send (no notebook, or sanitize failed: the commit then reports it as
+                 nbgrader would)
+        """
         folder = self._folder(student, self.coursedir.submitted_directory)
         notebooks = sorted(glob.glob(os.path.join(folder, "*.ipynb")))
         if not notebooks:
