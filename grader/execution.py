@@ -109,6 +109,8 @@ class KernelPool:
     """
 
     def __init__(self, master_folder, settings):
+        if settings.use_sandbox:
+            sandbox.ResourceGroup.sweep_stale()
         self.master_copy, self.settings = _compiled_copy(master_folder), settings
         self._ready = queue.Queue()
         self._requests = queue.Queue()

@@ -12,6 +12,7 @@ import os
 import shlex
 import shutil
 import sys
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -104,9 +105,34 @@ class ResourceGroup:
     """A cgroup (v1 memory, pids and cpu controllers) for one sandbox, when the machine lets us make one."""
 
     ROOTS = {"memory": "/sys/fs/cgroup/memory", "pids": "/sys/fs/cgroup/pids", "cpu": "/sys/fs/cgroup/cpu"}
+    PREFIX = "gradient-checking-"
+
+    @classmethod
+    def sweep_stale(cls, max_age_seconds=600):
+        """Remove this grader's groups left behind by a grader that was killed (a Dask worker, say).
+
+        Only groups older than max_age_seconds are tried, and the kernel refuses to remove a group
+        that still holds a process, so a running sandbox's group is never touched.
+        returns: how many folders were removed
+        """
+        removed = 0
+        for root in cls.ROOTS.values():
+            try:
+                names = [name for name in os.listdir(root) if name.startswith(cls.PREFIX)]
+            except OSError:
+                continue
+            for name in names:
+                path = os.path.join(root, name)
+                try:
+                    if time.time() - os.stat(path).st_mtime >= max_age_seconds:
+                        os.rmdir(path)
+                        removed += 1
+                except OSError:  # busy (a live sandbox), or gone already
+                    pass
+        return removed
 
     def __init__(self, limits):
-        self.name = f"gradient-checking-{uuid.uuid4().hex[:12]}"
+        self.name = f"{self.PREFIX}{uuid.uuid4().hex[:12]}"
         self.paths = {}
         for controller, root in self.ROOTS.items():
             path = os.path.join(root, self.name)

@@ -3,6 +3,7 @@
 import os
 import shutil
 import sys
+import time
 
 import pytest
 
@@ -58,8 +59,29 @@ def test_a_sandboxed_kernel_sees_only_its_folder(tmp_path):
 
 
 def test_no_call_is_made_after_the_notebook_time_limit():
-    import time
     from grader.judge import RemoteStudent
     student = RemoteStudent(kernel=None, call_timeout=60, deadline=time.monotonic() - 1)
     with pytest.raises(KernelDied, match="time limit"):
         student.call("forward_propagation", 1.0, 2.0)
+
+
+@pytest.mark.skipif(not os.path.isdir(sandbox.ResourceGroup.ROOTS["pids"]), reason="no cgroup v1 pids controller")
+def test_stale_resource_groups_are_swept_and_live_ones_kept():
+    import subprocess
+    stale, live = sandbox.ResourceGroup(sandbox.Limits()), sandbox.ResourceGroup(sandbox.Limits())
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        for path in live.paths.values():
+            with open(os.path.join(path, "cgroup.procs"), "w") as handle:
+                handle.write(str(sleeper.pid))
+        sandbox.ResourceGroup.sweep_stale(max_age_seconds=0)
+        assert stale.paths and not any(os.path.exists(path) for path in stale.paths.values())
+        assert all(os.path.exists(path) for path in live.paths.values())
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+        for _ in range(50):
+            if not live.remaining():
+                break
+            time.sleep(0.02)
+        live.remove()
