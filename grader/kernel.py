@@ -65,11 +65,33 @@ class SandboxedKernel:
         self.client.load_connection_file()
         self.client.start_channels()
         try:
-            self.client.wait_for_ready(timeout=startup_timeout)
-        except RuntimeError as error:
-            stderr = self._stderr()
+            self._wait_until_ready(startup_timeout)
+        except KernelDied:
             self.shutdown()
-            raise KernelDied(f"the kernel did not start: {error}. {stderr}") from None
+            raise
+
+    def _wait_until_ready(self, timeout):
+        """Wait until the kernel answers kernel_info and its output channel delivers.
+
+        Death is judged by the process, never by the heartbeat: jupyter_client's wait_for_ready
+        calls a kernel dead when its heartbeat is late by a second, which a busy machine causes.
+        raises: KernelDied if the process exits or nothing answers within `timeout` seconds
+        """
+        deadline = time.monotonic() + timeout
+        replied = False
+        self.client.kernel_info()
+        while time.monotonic() < deadline:
+            try:
+                message = (self.client.get_iopub_msg if replied else self.client.get_shell_msg)(timeout=1.0)
+            except queue.Empty:
+                if not self.alive:
+                    raise KernelDied(f"the kernel did not start: it exited{self._exit_reason()}. {self._stderr()}") from None
+                self.client.kernel_info()  # ask again: a reply, and output on a channel now listening
+                continue
+            if replied:
+                return  # any output message: the subscription is live, nothing sent later is lost
+            replied = message["msg_type"] == "kernel_info_reply"
+        raise KernelDied(f"the kernel did not start within {timeout:g} s. {self._stderr()}")
 
     def _stderr(self):
         """The end of what the kernel process wrote to stdout and stderr."""
