@@ -234,9 +234,12 @@ class Coordinator:
         return self._submit(meta, attempt=1)
 
     def _submit(self, meta, attempt):
-        future = self.client.submit(grade_on_worker, meta["notebook_json"], meta["notebook"], self.bundle_future,
+        # The notebook goes as scattered data, not inside the task: the scheduler keeps recent task
+        # graphs for its diagnostics, and would otherwise keep every notebook with them.
+        notebook = self.client.scatter(meta["notebook_json"], hash=False)
+        future = self.client.submit(grade_on_worker, notebook, meta["notebook"], self.bundle_future,
                                     pure=False, key=f"grade-{meta['student']}-{attempt}-{os.urandom(4).hex()}")
-        self.in_flight[future.key] = {**meta, "attempt": attempt}
+        self.in_flight[future.key] = {**meta, "attempt": attempt, "scattered": notebook}
         return future
 
     def commit(self, student, meta=None, result=None):
@@ -294,6 +297,7 @@ class Coordinator:
         refill()
         for future in running:
             meta = self.in_flight.pop(future.key)
+            meta.pop("scattered").release()
             student = meta["student"]
             try:
                 result = future.result()
