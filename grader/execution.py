@@ -24,7 +24,7 @@ from .judge import RemoteStudent, first_line, judge_cell, judge_namespace
 from .kernel import KernelDied, SandboxedKernel
 
 TIMING_STEPS = ("prepare", "kernel_start", "student_cells", "judging")
-IGNORED = shutil.ignore_patterns("*.ipynb", "__pycache__", ".ipynb_checkpoints")
+MASTER_IGNORE = ("*.ipynb", "__pycache__", ".ipynb_checkpoints")  # never part of a kernel's master files
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def _compiled_copy(master_folder):
     """A private copy of the master files with their bytecode compiled, which every kernel's fresh
     copy then shares (kernels may not write bytecode). returns: path"""
     copy = os.path.join(tempfile.mkdtemp(prefix="gc-master-"), "files")
-    shutil.copytree(master_folder, copy, ignore=IGNORED)
+    shutil.copytree(master_folder, copy, ignore=shutil.ignore_patterns(*MASTER_IGNORE))
     compileall.compile_dir(copy, quiet=1)
     return copy
 

@@ -50,7 +50,6 @@ from .preprocessors import REPORT_NAME, JudgedExecute, master_folder, trusted_so
 JUDGED_EXECUTE = "grader.preprocessors.JudgedExecute"
 IN_FLIGHT_PER_WORKER = 2
 RESULTS = {}  # (student, assignment, notebook) -> worker result, waiting for ReplayExecution
-MASTER_IGNORE = ("*.ipynb", "__pycache__", ".ipynb_checkpoints")
 
 
 def notebook_digest(nb):
@@ -163,7 +162,7 @@ class Coordinator:
         with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
             for path in sorted(glob.glob(os.path.join(folder, "**"), recursive=True)):
                 relative = os.path.relpath(path, folder)
-                ignored = any(fnmatch.fnmatch(part, pattern) for part in relative.split(os.sep) for pattern in MASTER_IGNORE)
+                ignored = any(fnmatch.fnmatch(part, pattern) for part in relative.split(os.sep) for pattern in execution.MASTER_IGNORE)
                 if os.path.isfile(path) and not ignored:
                     archive.add(path, arcname=relative)
                     with open(path, "rb") as handle:
