@@ -41,7 +41,7 @@ release: $(VENV)/.installed
 
 # The sample class in submitted/, built from the release and tests/corpus/sample_class.
 sample-class: $(VENV)/.installed
-	$(PYTHON) -m grader.submissions sample-class --course-root .
+	$(PYTHON) -m tools.submissions sample-class --course-root .
 
 autograde: $(VENV)/.installed
 	$(NBGRADER) autograde $(ASSIGNMENT) --force

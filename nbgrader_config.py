@@ -32,11 +32,8 @@ c.GenerateFeedback.preprocessors = [
 # graded cells are judged in this process from the gradebook's copy, and only the judge's
 # verdicts reach the gradebook.
 c.Autograde.sanitize_preprocessors = [
-    "nbgrader.preprocessors.ClearOutput",
-    "grader.preprocessors.DeduplicateCells",
-    "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
-    "nbgrader.preprocessors.OverwriteCells",
+    "grader.preprocessors.RestoreReadOnlyCells",
     "grader.preprocessors.CheckCellMetadata",
 ]
 c.Autograde.autograde_preprocessors = [
@@ -45,9 +42,15 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "grader.preprocessors.CheckCellMetadata",
 ]
-c.OverwriteCells.add_missing_cells = True
 
-# Renamed notebooks and invalid JSON are graded as far as possible instead of skipped (grader/intake.py).
+# Submissions are hostile data (grader/intake.py). Before nbgrader copies a submission folder, intake
+# moves aside everything that is not a regular file of bounded size (links, FIFOs, devices, ...); it
+# then reads the notebook without following links, whatever its encoding, damage or structure, and
+# lays its cells onto the release's skeleton. Folders without a notebook are graded too, as blank.
 from grader.intake import prepare_submission  # noqa: E402
 
 c.Autograde.pre_convert_hook = prepare_submission
+c.Autograde.exporter_class = "grader.intake.IntakeExporter"
+# The grading report is written by the grader, never copied from a submission, and students get
+# their own version of it with their feedback (grader/feedback.py).
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "grading_report.json"]

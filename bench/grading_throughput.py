@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/grading_throughput.py [--sizes 8 16 32] [--modes ...] [--out bench/results]
 
-For each size N it builds a synthetic class (grader.submissions.synthetic_class: correct, wrong and
+For each size N it builds a synthetic class (tools.submissions.synthetic_class: correct, wrong and
 crashing submissions) and times, in one run on this machine, each mode on a fresh copy of it:
 
 - stock     `nbgrader autograde` with only the course id configured (its own Execute, no sandbox)
@@ -52,7 +52,7 @@ def run(command, cwd, check=True):
 
 def build_class(size):
     """A course root with source/, release/ and a synthetic class of `size` in submitted/."""
-    from grader import submissions
+    from tools import submissions
     root = tempfile.mkdtemp(prefix=f"gc-bench-{size}-")
     shutil.copytree(os.path.join(REPO_ROOT, "source"), os.path.join(root, "source"),
                     ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))

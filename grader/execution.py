@@ -9,18 +9,18 @@ import atexit
 import compileall
 import functools
 import os
-import queue
 import shutil
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import nbformat
 from nbgrader import utils
 
 from . import sandbox
-from .judge import RemoteStudent, first_line, judge_cell, judge_namespace
+from .judge import RemoteStudent, TestBudget, first_line, judge_cell, judge_namespace
+from .text import printable
 from .kernel import KernelDied, SandboxedKernel
 
 TIMING_STEPS = ("prepare", "kernel_start", "student_cells", "judging")
@@ -29,12 +29,22 @@ MASTER_IGNORE = ("*.ipynb", "__pycache__", ".ipynb_checkpoints")  # never part o
 
 @dataclass(frozen=True)
 class Settings:
-    """Time limits of one submission, the kernel's resource limits, and whether to sandbox it."""
+    """Time limits of one submission, the kernel's resource limits, and whether to sandbox it.
 
-    cell_timeout: float = 30
-    call_timeout: float = 60
-    notebook_timeout: float = 900
-    limits: sandbox.Limits = field(default_factory=sandbox.Limits)
+    Made by preprocessors.JudgedExecute.settings() from its configurable traits, the one place
+    where their values are set (nbgrader_config.py or the command line may change them).
+
+    cell_timeout -- seconds one cell of the notebook may run
+    notebook_timeout -- seconds all the notebook's own cells may run together
+    call_timeout -- seconds one call of a student function from the hidden tests may take
+    test_budget -- seconds all those calls of one submission may take together
+    """
+
+    cell_timeout: float
+    notebook_timeout: float
+    call_timeout: float
+    test_budget: float
+    limits: sandbox.Limits
     use_sandbox: bool = True
 
 
@@ -78,22 +88,26 @@ def _compiled_copy(master_folder):
 
 
 class _Prepared:
-    """A kernel started ahead of need, in its own fresh copy of the master files."""
+    """A kernel started ahead of need, in its own fresh copy of the master files.
+
+    kernel -- the SandboxedKernel, or None with problem saying why it could not start
+    """
 
     def __init__(self, master_copy, settings):
-        clock = time.perf_counter()
+        started = time.perf_counter()
         self.workdir = tempfile.mkdtemp(prefix="gc-submission-")
-        folder = f"{self.workdir}/submission"
-        shutil.copytree(master_copy, folder)
-        os.makedirs(os.path.join(folder, sandbox.MATPLOTLIB_DIR))
-        shutil.copy(_font_list(), os.path.join(folder, sandbox.MATPLOTLIB_DIR))
-        self.prepare_seconds, clock = time.perf_counter() - clock, time.perf_counter()
-        self.kernel, self.problem = None, None
+        self.kernel, self.problem, self.prepare_seconds = None, None, 0.0
         try:
+            folder = f"{self.workdir}/submission"
+            shutil.copytree(master_copy, folder)
+            os.makedirs(os.path.join(folder, sandbox.MATPLOTLIB_DIR))
+            shutil.copy(_font_list(), os.path.join(folder, sandbox.MATPLOTLIB_DIR))
+            self.prepare_seconds = time.perf_counter() - started
             self.kernel = SandboxedKernel(folder, settings.limits, settings.use_sandbox)
         except KernelDied as error:
             self.problem = str(error)
-        self.start_seconds = time.perf_counter() - clock
+        except Exception as error:  # noqa: BLE001 -- reported for this submission, never a silent hang
+            self.problem = f"the kernel could not be prepared: {type(error).__name__}: {error}"
 
     def close(self):
         if self.kernel is not None:
@@ -102,47 +116,92 @@ class _Prepared:
 
 
 class KernelPool:
-    """Keeps one kernel started ahead of need for a master folder.
+    """Keeps one kernel started ahead of need for a master folder, while submissions keep coming.
 
     All kernels are started by one long-lived thread: bubblewrap's --die-with-parent is tied to the
     thread that started it, so a short-lived starter thread would take its kernel down with it.
+    A kernel that nobody took within idle_seconds of the last submission is stopped, so none
+    outlives a batch (a formgrader Autograde in a Jupyter server, say). No wait is unbounded: a
+    kernel that does not come within start_timeout, or a starter thread that died, is an error.
     """
 
-    def __init__(self, master_folder, settings):
+    def __init__(self, master_folder, settings, idle_seconds=3.0, start_timeout=120.0):
         if settings.use_sandbox:
             sandbox.ResourceGroup.sweep_stale()
         self.master_copy, self.settings = _compiled_copy(master_folder), settings
-        self._ready = queue.Queue()
-        self._requests = queue.Queue()
+        self.idle_seconds, self.start_timeout = idle_seconds, start_timeout
+        self._condition = threading.Condition()
+        self._ready = None       # the _Prepared kernel waiting for a submission
+        self._wanted = True      # start a kernel as soon as none is ready
+        self._busy = 0           # submissions running now
+        self._last_finished = time.monotonic()
         self._closed = False
         self._starter = threading.Thread(target=self._start_kernels, name="kernel-starter", daemon=True)
         self._starter.start()
-        self._requests.put(True)
 
     def _start_kernels(self):
-        while self._requests.get():
-            if self._closed:
-                break
-            self._ready.put(_Prepared(self.master_copy, self.settings))
+        while True:
+            with self._condition:
+                while not self._closed and not (self._wanted and self._ready is None):
+                    self._condition.wait(timeout=self.idle_seconds / 2)
+                    self._stop_idle_kernel()
+                if self._closed:
+                    return
+                self._wanted = False
+            prepared = _Prepared(self.master_copy, self.settings)
+            with self._condition:
+                self._ready = prepared
+                self._condition.notify_all()
+
+    def _stop_idle_kernel(self):
+        """(Holding the condition.) Stop the ready kernel if no submission came for idle_seconds."""
+        idle = time.monotonic() - self._last_finished >= self.idle_seconds
+        if self._ready is not None and self._busy == 0 and idle:
+            self._ready.close()
+            self._ready = None
 
     def take(self):
-        """A fresh kernel for one submission; the next one starts at once. returns: (_Prepared, seconds waited)"""
+        """A fresh kernel for one submission; the next one starts at once. returns: (_Prepared, seconds waited)
+
+        raises: RuntimeError if no kernel comes within start_timeout or the starter thread died
+        """
         clock = time.perf_counter()
-        prepared = self._ready.get()
-        waited = time.perf_counter() - clock
-        self._requests.put(True)
+        deadline = time.monotonic() + self.start_timeout
+        with self._condition:
+            self._wanted = True
+            self._condition.notify_all()
+            while self._ready is None:
+                if not self._starter.is_alive():
+                    raise RuntimeError("the thread that starts kernels died; see the log above")
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise RuntimeError(f"no kernel started within {self.start_timeout:g} s")
+                self._condition.wait(timeout=min(remaining, 1.0))
+            prepared, self._ready = self._ready, None
+            self._wanted, self._busy = True, self._busy + 1
+            self._condition.notify_all()
         if prepared.kernel is not None and not prepared.kernel.alive:  # died while waiting: start another
-            prepared.close()
+            self.give_back(prepared)
             return self.take()
-        return prepared, waited
+        return prepared, time.perf_counter() - clock
+
+    def give_back(self, prepared):
+        """Stop a kernel taken with take() once its submission is done."""
+        prepared.close()
+        with self._condition:
+            self._busy -= 1
+            self._last_finished = time.monotonic()
 
     def close(self):
-        """Stop the starter and every kernel that nobody took."""
-        self._closed = True
-        self._requests.put(False)
-        self._starter.join(timeout=120)
-        while not self._ready.empty():
-            self._ready.get_nowait().close()
+        """Stop the starter and the kernel that nobody took."""
+        with self._condition:
+            self._closed = True
+            self._condition.notify_all()
+        self._starter.join(timeout=self.start_timeout)
+        with self._condition:
+            if self._ready is not None:
+                self._ready.close()
+                self._ready = None
         shutil.rmtree(os.path.dirname(self.master_copy), ignore_errors=True)
 
 
@@ -183,8 +242,8 @@ def run_submission(nb, sources, pool):
     timings["prepare"], timings["kernel_start"] = prepared.prepare_seconds, waited
     try:
         deadline = time.monotonic() + settings.notebook_timeout
-        namespace = (judge_namespace(sources.setup, RemoteStudent(kernel, settings.call_timeout, deadline))
-                     if kernel else None)
+        student_code = RemoteStudent(kernel, settings.call_timeout, TestBudget(settings.test_budget))
+        namespace = judge_namespace(sources.setup, student_code) if kernel else None
         for cell in nb.cells:
             if cell.cell_type != "code":
                 continue
@@ -199,7 +258,7 @@ def run_submission(nb, sources, pool):
             if judge["kernel"] and kernel is not None and kernel.alive:
                 kernel.kill()
     finally:
-        prepared.close()
+        pool.give_back(prepared)
     judge["seconds"] = round(time.time() - started, 3)
     judge["timings"] = {step: round(seconds, 3) for step, seconds in timings.items()}
     return judge
@@ -211,7 +270,7 @@ def _run(cell, kernel, judge, deadline, settings):
         return
     remaining = deadline - time.monotonic()
     if remaining <= 0:
-        judge["kernel"] = f"the notebook ran over its {settings.notebook_timeout:g} s limit"
+        judge["kernel"] = f"the notebook's own cells ran over their {settings.notebook_timeout:g} s limit"
         cell.outputs = [_error("NotRun", f"Not run: {judge['kernel']}.")]
         return
     try:
@@ -233,6 +292,7 @@ def _judge(cell, grade_id, source, namespace, judge):
         if not passed and not namespace["student_code"].kernel.alive and not judge["kernel"]:
             judge["kernel"] = "the kernel died during this test"
     points = float(cell.metadata.nbgrader.get("points", 0))
+    message = printable(message, 2000)  # it may quote the student's own exception
     judge["verdicts"][grade_id] = {"checks": first_line(source), "passed": passed,
                                    "score": points if passed else 0.0, "max_score": points,
                                    "message": message}

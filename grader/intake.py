@@ -1,85 +1,402 @@
-"""Before nbgrader converts a submission: find its notebook and make it readable.
+"""Intake: what grading may take from a student's submission folder. Submissions are hostile data.
 
-nbgrader's own behaviour is to skip a renamed notebook and to fail on invalid JSON, leaving the
-student ungraded or in "needs manual grade". This pre-convert hook (``nbgrader_config.py``) instead:
+Two hooks, both set in ``nbgrader_config.py``, run before nbgrader reads or copies anything:
 
-- takes a single notebook under another name as the assignment's notebook;
-- repairs invalid JSON when the notebook can be recovered (trailing garbage, control characters),
-  and otherwise grades the blank release notebook, so every check scores 0 with a reason;
-- ignores extra notebooks, with a note.
+- ``prepare_submission`` (nbgrader's pre-convert hook, once per student, before nbgrader copies the
+  folder to autograded/) vets the folder. Only regular files of bounded size and number may stay:
+  symbolic links, hard links to other files, FIFOs, sockets, devices, unreadable or oversized files,
+  names with control characters, too deep folders and an unreadable ``timestamp.txt`` are moved
+  aside, never followed, never deleted, to ``<submitted>/.refused/<student>/<assignment>-<time>/``.
+  A submission folder that is itself a link is moved aside whole and graded as blank. It then finds
+  the notebook: the assignment's, else the one notebook under another name, else the notebook that
+  holds the most exercises, also in subfolders.
+- ``IntakeExporter`` (``Autograde.exporter_class``) reads that notebook for nbgrader's sanitize step:
+  its bytes without following links (bounded size; any BOM, UTF-16, CRLF; trailing garbage and
+  truncation survived; any nbformat 4 minor version or nbformat 3) and lays its cells onto the
+  release's skeleton (``layout.py``). A folder without a notebook is graded as the blank release.
 
-Only those two cases touch the student's folder, and nothing is lost: a renamed notebook stays where
-it is beside its copy, and a repaired one is kept as ``<name>.original``. The notes reach the
-grading report through ``NOTES`` (same process) and the notebook's metadata (``grader_intake``).
+The student's files are never changed: the notebook is only read. Every reason goes to the grading
+report through ``notes_for``; nothing is taken from the notebook's own metadata.
 """
 
+import datetime
 import json
 import os
-import shutil
+import re
+import stat
+import threading
+from dataclasses import dataclass, field
 
 import nbformat
+from nbconvert.exporters import NotebookExporter
+from nbgrader.utils import parse_utc
 
-from .course import NOTEBOOK, notebook_path
+from . import layout, nbgrader_adapter
+from .text import one_line
 
-INTAKE_KEY = "grader_intake"
-NOTES = {}  # (student, assignment) -> notes; read by the preprocessors in the same nbgrader process
+MAX_NOTEBOOK_BYTES = 20 * 1024 ** 2   # a notebook with outputs is a few MB; only its sources are used
+MAX_FILE_BYTES = 10 * 1024 ** 2       # any other file
+MAX_TOTAL_BYTES = 50 * 1024 ** 2      # all files of one submission together
+MAX_FILES = 200
+MAX_DEPTH = 6                         # folders below the submission folder
+REFUSED_FOLDER = ".refused"           # under the submitted folder; nbgrader's globs skip dot-names
+TIMESTAMP = "timestamp.txt"
 
 
-def _read_leniently(path):
-    """The notebook at path, repaired if possible. returns: (notebook or None, notes)"""
-    with open(path, "rb") as handle:
-        raw = handle.read()
-    text = raw.decode("utf-8", errors="replace")
+@dataclass
+class Intake:
+    """What intake found in one submission folder.
+
+    notebook -- path of the notebook to grade, or None to grade the blank release
+    notes -- what was done and why, for the grading report (list of str)
+    refused -- (path relative to the folder, reason) of everything moved aside
+    failed -- True when intake itself failed: the submission is then not graded at all
+    """
+
+    student: str
+    assignment: str
+    folder: str
+    notebook: str | None = None
+    notes: list = field(default_factory=list)
+    refused: list = field(default_factory=list)
+    failed: bool = False
+
+
+_RECORDS = {}  # (student, assignment) -> Intake, read by the preprocessors in the same process
+_LOCK = threading.Lock()
+
+
+def notes_for(student, assignment):
+    """Intake's notes about one submission (empty if intake did not see it). returns: list of str"""
+    with _LOCK:
+        record = _RECORDS.get((student, assignment))
+        return list(record.notes) if record else []
+
+
+def forget(student, assignment):
+    """Drop what intake knew about a submission once it is graded."""
+    with _LOCK:
+        _RECORDS.pop((student, assignment), None)
+
+
+# ---------------------------------------------------------------- the folder
+
+def _move_aside(path, folder, quarantine, reason, record):
+    """Move one entry (never following it) into the quarantine folder, keeping its relative path."""
+    relative = os.path.relpath(path, folder)
+    target = os.path.join(quarantine, relative)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    os.rename(path, target)
+    record.refused.append((one_line(relative), reason))
+
+
+def _link_target(path):
     try:
-        return nbformat.reads(text, as_version=4), []
-    except Exception as error:  # anything nbformat rejects
-        first_error = f"{type(error).__name__}: {str(error)[:200]}"
+        return one_line(os.readlink(path), 120)
+    except OSError:
+        return "?"
+
+
+def _refusal(entry, depth, totals):
+    """Why a folder entry may not be graded, or None when it may. totals: [files, bytes] so far."""
+    if not entry.name.isprintable():
+        return "its name holds control characters or bytes that are not UTF-8"
+    if entry.is_symlink():
+        return f"a symbolic link (to {_link_target(entry.path)}): links are never followed"
+    info = entry.stat(follow_symlinks=False)
+    if stat.S_ISDIR(info.st_mode):
+        return f"folders deeper than {MAX_DEPTH} levels are not taken" if depth >= MAX_DEPTH else None
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file (a FIFO, socket or device)"
+    if info.st_nlink > 1:
+        return "a hard link to another file"
+    if not os.access(entry.path, os.R_OK, follow_symlinks=False):
+        return "not readable"
+    limit = MAX_NOTEBOOK_BYTES if entry.name.endswith(".ipynb") else MAX_FILE_BYTES
+    if info.st_size > limit:
+        return f"{info.st_size / 1024 ** 2:.1f} MB, over the {limit // 1024 ** 2} MB limit for one file"
+    if totals[0] + 1 > MAX_FILES:
+        return f"more than {MAX_FILES} files"
+    if totals[1] + info.st_size > MAX_TOTAL_BYTES:
+        return f"the submission's files would exceed {MAX_TOTAL_BYTES // 1024 ** 2} MB together"
+    totals[0] += 1
+    totals[1] += info.st_size
+    return None
+
+
+def _vet(folder, quarantine, record, depth=0, totals=None):
+    """Move aside every entry under folder that may not be graded (see the module docstring)."""
+    totals = [0, 0] if totals is None else totals
+    with os.scandir(folder) as entries:
+        listing = sorted(entries, key=lambda entry: entry.name)
+    for entry in listing:
+        reason = _refusal(entry, depth, totals)
+        if reason:
+            _move_aside(entry.path, record.folder, quarantine, reason, record)
+        elif entry.is_dir(follow_symlinks=False):
+            _vet(entry.path, quarantine, record, depth + 1, totals)
+
+
+def _vet_timestamp(folder, quarantine, record):
+    """nbgrader exits the whole batch on a timestamp.txt it cannot parse: such a file is moved aside."""
+    path = os.path.join(folder, TIMESTAMP)
+    if not os.path.isfile(path):
+        return
     try:
-        text = text.lstrip()
-        data, end = json.JSONDecoder(strict=False).raw_decode(text)
-        notebook = nbformat.from_dict(data)
-        nbformat.validate(notebook)
-        return notebook, [f"the notebook was not valid JSON ({first_error}); it was repaired"
-                          + (" (text after the notebook was ignored)" if text[end:].strip() else "")]
-    except Exception:
-        return None, [f"the notebook could not be read ({first_error}); graded as a blank notebook"]
+        with open(path, "rb") as handle:
+            parse_utc(handle.read(200).decode("utf-8").strip())
+    except (ValueError, UnicodeDecodeError, OverflowError) as error:
+        _move_aside(path, folder, quarantine, f"not a timestamp ({one_line(error, 80)}); "
+                    "the submission was graded without a submission time", record)
 
 
-def _blank_notebook(course_root):
-    return nbformat.read(notebook_path(course_root, "release"), as_version=4)
+def vet_folder(folder, student, assignment):
+    """Make the submission folder safe for nbgrader to copy. returns: Intake (notebook not chosen yet)
+
+    folder -- <submitted>/<student>/<assignment>
+    """
+    record = Intake(student, assignment, folder)
+    student_folder = os.path.dirname(folder)
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    refused_root = os.path.join(os.path.dirname(student_folder), REFUSED_FOLDER, student)
+    quarantine = os.path.join(refused_root, f"{assignment}-{stamp}")
+    for link, name in ((student_folder, student), (folder, assignment)):
+        if os.path.islink(link) or (os.path.lexists(link) and not os.path.isdir(link)):
+            what = f"a link to {_link_target(link)}" if os.path.islink(link) else "not a folder"
+            os.makedirs(refused_root, exist_ok=True)
+            os.rename(link, os.path.join(refused_root, f"{name}-{stamp}"))
+            record.refused.append((name, f"the submission folder was {what}; it was not followed"))
+            break
+    os.makedirs(folder, exist_ok=True)
+    _vet(folder, quarantine, record)
+    _vet_timestamp(folder, quarantine, record)
+    if record.refused:
+        record.notes.append(f"not graded, and moved to {os.path.relpath(quarantine, os.path.dirname(refused_root))}: "
+                            + "; ".join(f"{path} ({reason})" for path, reason in record.refused))
+    return record
+
+
+# ---------------------------------------------------------------- the notebook
+
+def _notebooks_in(folder, depth=3):
+    """Notebooks under folder (regular files only), top level first. returns: list of paths"""
+    found = []
+    for directory, folders, files in os.walk(folder):
+        level = os.path.relpath(directory, folder).count(os.sep) + (directory != folder)
+        folders[:] = sorted(f for f in folders if not f.startswith(".") and level < depth)
+        found += [os.path.join(directory, name) for name in sorted(files)
+                  if name.endswith(".ipynb") and not os.path.islink(os.path.join(directory, name))]
+    return sorted(found, key=lambda path: (path.count(os.sep), path))
+
+
+def _exercise_count(path, release):
+    """How many of the release's answer cells a notebook answers (to choose among several)."""
+    cells, _ = read_cells(path)
+    if not cells:
+        return 0
+    notebook, _ = layout.lay_onto(release, cells)
+    stubs = {cell.get("id"): cell.source for cell in release.cells if not layout.is_read_only(cell)}
+    return sum(1 for cell in notebook.cells if cell.get("id") in stubs and cell.source != stubs[cell.get("id")])
+
+
+def choose_notebook(record, expected_name, release):
+    """Set record.notebook: the assignment's notebook, or the best other one, with a note."""
+    expected = os.path.join(record.folder, expected_name)
+    candidates = _notebooks_in(record.folder)
+    others = [os.path.relpath(path, record.folder) for path in candidates if path != expected]
+    if expected in candidates:
+        record.notebook = expected
+        if others:
+            record.notes.append(f"other notebooks were not graded: {', '.join(one_line(name) for name in others)}")
+        return
+    if not candidates:
+        record.notes.append(f"the submission holds no notebook; it was graded as the blank {expected_name}")
+        return
+    best = max(candidates, key=lambda path: (_exercise_count(path, release), -candidates.index(path))) \
+        if len(candidates) > 1 else candidates[0]
+    record.notebook = best
+    chosen = one_line(os.path.relpath(best, record.folder))
+    ignored = [one_line(name) for name in others if name != os.path.relpath(best, record.folder)]
+    record.notes.append(f"the notebook was named {chosen!r}; it was graded as {expected_name}"
+                        + (f" (it answers the most exercises; not graded: {', '.join(ignored)})" if ignored else ""))
+
+
+def _decode(raw):
+    """Text of a notebook file, whatever its encoding marks. returns: (text, notes)"""
+    for bom, codec in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+                       (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if raw.startswith(bom):
+            note = "the notebook began with a byte-order mark" + ("" if codec == "utf-8" else f" ({codec})")
+            return raw[len(bom):].decode(codec, errors="replace"), [note]
+    if len(raw) > 1 and raw[0] == 0 or raw[1:2] == b"\x00":
+        return raw.decode("utf-16-be" if raw[0] == 0 else "utf-16-le", errors="replace"), ["the notebook was UTF-16"]
+    try:
+        return raw.decode("utf-8"), []
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", errors="replace"), ["the notebook held bytes that are not UTF-8; they were replaced"]
+
+
+def _salvage_cells(text):
+    """The complete cells at the start of a notebook whose JSON was cut off. returns: list of dicts"""
+    start = re.search(r'"cells"\s*:\s*\[', text)
+    if not start:
+        return []
+    decoder, position, cells = json.JSONDecoder(strict=False), start.end(), []
+    while True:
+        while position < len(text) and text[position] in " \t\r\n,":
+            position += 1
+        try:
+            cell, position = decoder.raw_decode(text, position)
+        except (ValueError, RecursionError):
+            return cells
+        if not isinstance(cell, dict):
+            return cells
+        cells.append(cell)
+
+
+def _parse(text):
+    """The notebook's cells from its JSON text, as leniently as possible. returns: (cells or None, notes)"""
+    decoder = json.JSONDecoder(strict=False)
+    try:
+        return _cells_of(json.loads(text, strict=False))
+    except (ValueError, RecursionError) as error:
+        problem = one_line(f"{type(error).__name__}: {error}", 160)
+    start = text.find("{")
+    try:
+        data, end = decoder.raw_decode(text, max(start, 0))
+        cells, notes = _cells_of(data)
+        if cells is not None:
+            return cells, [f"the notebook was not valid JSON ({problem}); the text after it was ignored"] + notes
+    except (ValueError, RecursionError):
+        pass
+    cells = _salvage_cells(text)
+    if cells:
+        return cells, [f"the notebook was not valid JSON ({problem}); its first {len(cells)} cells were graded"]
+    return None, [f"the notebook could not be read ({problem}); it was graded as blank"]
+
+
+def _cells_of(data):
+    if not isinstance(data, dict):
+        return None, []
+    major = data.get("nbformat")
+    if major == 3 and isinstance(data.get("worksheets"), list):
+        try:
+            upgraded = nbformat.v4.upgrade(nbformat.from_dict(data))
+            return json.loads(nbformat.writes(upgraded))["cells"], ["the notebook was nbformat 3; it was upgraded"]
+        except Exception as error:  # anything nbformat's converter trips on
+            return None, [f"the nbformat 3 notebook could not be upgraded ({one_line(error, 120)})"]
+    if not isinstance(data.get("cells"), list):
+        return None, []
+    notes = [] if major == 4 else [f"the notebook said nbformat {one_line(major, 20)}; it was read as nbformat 4"]
+    return data["cells"], notes
+
+
+def read_cells(path):
+    """A notebook file's cells, read without following links. returns: (list of StudentCell or None, notes)"""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as error:
+        return None, [f"the notebook could not be opened ({one_line(error.strerror, 80)}); it was graded as blank"]
+    with os.fdopen(descriptor, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return None, ["the notebook is not a regular file; it was graded as blank"]
+        raw = handle.read(MAX_NOTEBOOK_BYTES + 1)
+    if len(raw) > MAX_NOTEBOOK_BYTES:
+        return None, [f"the notebook is over the {MAX_NOTEBOOK_BYTES // 1024 ** 2} MB limit; it was graded as blank "
+                      "(clear its outputs and submit again)"]
+    text, notes = _decode(raw)
+    cells, parse_notes = _parse(text)
+    if cells is not None and "\r\n" in text:
+        notes.append("the notebook had Windows (CRLF) line endings")
+    return (layout.student_cells(cells) if cells is not None else None), notes + parse_notes
+
+
+def graded_notebook(record, release):
+    """The notebook to grade for one submission: its cells laid onto the release. returns: NotebookNode"""
+    cells, notes = read_cells(record.notebook) if record.notebook else ([], [])
+    notebook, layout_notes = layout.lay_onto(release, cells or [])
+    record.notes += notes + (layout_notes if cells else [])
+    return notebook
+
+
+# ---------------------------------------------------------------- nbgrader's hooks
+
+_RELEASES = {}  # assignment -> (notebook file name, release notebook), loaded when a batch starts
+
+
+def load_release(coursedir, assignment):
+    """Read the release notebook a batch lays submissions onto. returns: its file name"""
+    folder = coursedir.format_path(coursedir.release_directory, ".", assignment)
+    names = sorted(name for name in os.listdir(folder) if name.endswith(".ipynb"))
+    if len(names) != 1:
+        raise RuntimeError(f"{folder} must hold exactly one notebook (it holds {len(names)}): "
+                           "run nbgrader generate_assignment first")
+    with _LOCK:
+        _RELEASES[assignment] = (names[0], nbformat.read(os.path.join(folder, names[0]), as_version=4))
+    return names[0]
+
+
+def _release(assignment):
+    with _LOCK:
+        if assignment not in _RELEASES:
+            raise RuntimeError(f"intake has not loaded the release of {assignment}: set "
+                               "c.Autograde.exporter_class = 'grader.intake.IntakeExporter'")
+        return _RELEASES[assignment]
+
+
+def take_in(folder, expected_name=None):
+    """Vet one submission folder and choose its notebook; remember the result for grading.
+
+    folder -- <submitted>/<student>/<assignment>
+    returns: the Intake record
+    """
+    student, assignment = os.path.basename(os.path.dirname(folder)), os.path.basename(folder)
+    try:
+        name, release = _release(assignment)
+        record = vet_folder(folder, student, assignment)
+        choose_notebook(record, expected_name or name, release)
+    except Exception as error:  # noqa: BLE001 -- the exporter then refuses to grade this submission
+        record = Intake(student, assignment, folder, notes=[f"intake failed: {one_line(error, 200)}"], failed=True)
+    with _LOCK:
+        _RECORDS[(student, assignment)] = record
+    return record
 
 
 def prepare_submission(assignment, student, notebooks):
-    """nbgrader pre-convert hook: make ``notebooks`` hold exactly the assignment's readable notebook.
+    """nbgrader's pre-convert hook: ``take_in`` the folder of this student's notebook path.
 
-    notebooks -- the converter's own list of notebook paths for one student; changed in place
+    nbgrader calls it once per submission, before it copies the folder, with the one path that
+    IntakeExporter set; nbgrader logs and ignores any exception, so take_in never raises.
     """
-    if not notebooks:
-        return
-    folder = os.path.dirname(notebooks[0])
-    expected = os.path.join(folder, NOTEBOOK)
-    notes = []
-    if expected not in notebooks:
-        if len(notebooks) != 1:
-            return  # several notebooks, none with the right name: nbgrader grades none; say so there
-        original = notebooks[0]
-        notes.append(f"the notebook was named {os.path.basename(original)!r}; graded as {NOTEBOOK}")
-        shutil.copyfile(original, expected)
-        notebooks[:] = [expected]
-    else:
-        extra = [os.path.basename(path) for path in notebooks if path != expected]
-        if extra:
-            notes.append(f"extra notebooks ignored: {', '.join(extra)}")
-        notebooks[:] = [expected]
-    notebook, read_notes = _read_leniently(expected)
-    notes += read_notes
-    NOTES[(os.path.basename(os.path.dirname(folder)), os.path.basename(folder))] = notes
-    if read_notes:
-        if notebook is None:
-            course_root = os.path.dirname(os.path.dirname(os.path.dirname(folder)))  # <root>/submitted/<student>/<assignment>
-            notebook = _blank_notebook(course_root)
-        backup = expected + ".original"
-        if not os.path.exists(backup):
-            shutil.copyfile(expected, backup)
-        notebook.metadata[INTAKE_KEY] = read_notes
-        nbformat.write(notebook, expected)
+    take_in(os.path.dirname(notebooks[0]), os.path.basename(notebooks[0]))
+
+
+class IntakeExporter(NotebookExporter):
+    """nbgrader's notebook exporter for autograde, reading submissions through intake.
+
+    Set as ``Autograde.exporter_class``. nbgrader's converter makes it once per batch, after listing
+    the class: it then loads the release and points every submission folder, with or without a
+    notebook, at <folder>/<release notebook name>. In the sanitize step, reading that path gives the
+    laid-out notebook; every other path is read as nbconvert would.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        converter = self.parent
+        if getattr(converter, "coursedir", None) is not None and hasattr(converter, "assignments"):
+            nbgrader_adapter.grade_every_folder(
+                converter, lambda assignment: load_release(converter.coursedir, assignment))
+
+    def from_filename(self, filename, resources=None, **kw):
+        if not nbgrader_adapter.sanitizing(self.parent):
+            return super().from_filename(filename, resources=resources, **kw)
+        folder = os.path.dirname(os.path.abspath(filename))
+        key = (os.path.basename(os.path.dirname(folder)), os.path.basename(folder))
+        with _LOCK:
+            record = _RECORDS.get(key)
+        if record is None or record.failed:
+            raise RuntimeError(f"intake did not vet {folder}, so it is not graded: "
+                               + "; ".join(record.notes if record else ["the pre-convert hook did not run"]))
+        notebook = graded_notebook(record, _release(record.assignment)[1])
+        return self.from_notebook_node(notebook, resources=resources, **kw)

@@ -1,24 +1,49 @@
 """Fail-closed judging outside the student's kernel.
 
 The kernel only runs the student's cells and, on request, calls a student function on inputs the
-grader sends, answering with plain data (``helpers.testing.serve``). Graded test cells never run in
+grader sends, answering with plain data (``helpers.protocol.serve``). Graded test cells never run in
 the kernel: their source, taken from the gradebook, runs here in the grader, where
 ``student_code.call(...)`` becomes such a request. Expected values are computed here and never
 leave this process. A check passes only if its code runs to the end; a missing, malformed or
-mistyped answer, a dead kernel or a timeout fails it.
+mistyped answer, a dead kernel or a timeout fails it. All calls of one submission share one time
+budget, so a student whose functions stall only when the hidden tests call them costs the batch
+at most that budget.
 """
 
-import ast
+import contextlib
+import io
 import json
 import re
 import time
 import uuid
 
-from helpers import testing
+from helpers import protocol, testing
 
 from .kernel import KernelDied
 
 MAGIC_LINE = re.compile(r"^\s*[%!].*$", re.MULTILINE)
+
+
+class TestBudget:
+    """Seconds that one submission's calls from the hidden tests may take together.
+
+    seconds -- the whole budget; no call is made once it is spent
+    """
+
+    def __init__(self, seconds):
+        self.seconds, self.spent = seconds, 0.0
+
+    def remaining(self):
+        return self.seconds - self.spent
+
+    @contextlib.contextmanager
+    def charge(self):
+        """Count the time of the block against the budget."""
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.spent += time.monotonic() - started
 
 
 class RemoteStudent:
@@ -26,57 +51,58 @@ class RemoteStudent:
 
     kernel -- a running SandboxedKernel
     call_timeout -- seconds one call may take before the kernel is interrupted
-    deadline -- time.monotonic() value after which no call is made (the notebook's time limit)
+    budget -- the TestBudget all calls of this submission share
     """
 
-    def __init__(self, kernel, call_timeout, deadline):
+    def __init__(self, kernel, call_timeout, budget):
         self.kernel = kernel
         self.call_timeout = call_timeout
-        self.deadline = deadline
+        self.budget = budget
 
     def call(self, function_name, *args, replace=None, **kwargs):
         result, _ = self.call_and_inspect(function_name, *args, replace=replace, **kwargs)
         return result
 
+    def runs(self, function_name, *args, replace=None, **kwargs):
+        """Call a function only to see that it runs; returns None (see helpers.testing.Student.runs)."""
+        self.call_and_inspect(function_name, *args, replace=replace, **kwargs)
+
     def call_and_inspect(self, function_name, *args, replace=None, **kwargs):
         request = json.dumps({
             "function": str(function_name),
-            "args": testing.encode(tuple(args)),
-            "kwargs": testing.encode(dict(kwargs)),
+            "args": protocol.encode(tuple(args)),
+            "kwargs": protocol.encode(dict(kwargs)),
             "replace": {name: testing.describe_replacement(function) for name, function in (replace or {}).items()},
         })
         answer_name = f"_gc_answer_{uuid.uuid4().hex}"  # fresh, so a stale answer can never be read back
-        code = f"import helpers.testing as _gc_testing\n{answer_name} = _gc_testing.serve(globals(), {request!r})"
-        remaining = self.deadline - time.monotonic()
+        code = f"import helpers.protocol as _gc_protocol\n{answer_name} = _gc_protocol.serve(globals(), {request!r})"
+        remaining = self.budget.remaining()
         if remaining <= 0:
-            raise KernelDied("the notebook ran over its time limit")
-        outputs, reply = self.kernel.execute(code, timeout=min(self.call_timeout, remaining),
-                                             user_expressions={"answer": f"globals().pop({answer_name!r})"})
+            raise testing.StudentError(
+                f"{function_name} was not called: the hidden tests' time budget of {self.budget.seconds:g} s "
+                "was spent (the reference solution needs well under a second for all of them)")
+        timeout = min(self.call_timeout, remaining)
+        with self.budget.charge():
+            outputs, reply = self.kernel.execute(code, timeout=timeout,
+                                                 user_expressions={"answer": f"globals().pop({answer_name!r})"})
+        if reply is None:
+            raise testing.StudentError(f"no answer came back from {function_name} (an answer over "
+                                       f"{self.kernel.max_message_bytes // 1024 ** 2} MB is refused)")
         if reply.get("status") != "ok":
             timed_out = any(o.get("ename") == "CellTimeoutError" for o in outputs)
-            reason = "took too long and was interrupted" if timed_out else "could not be called"
-            raise testing.StudentError(f"{function_name} {reason} ({reply.get('ename', 'error')})")
-        answer = self._parse(reply.get("user_expressions", {}).get("answer", {}), function_name)
-        if "error" in answer:
-            raise testing.StudentError(str(answer["error"])[:500])
+            reason = (f"took longer than {timeout:g} s and was interrupted" if timed_out
+                      else "could not be called")
+            raise testing.StudentError(f"{function_name} {reason} ({str(reply.get('ename', 'error'))[:60]})")
         try:
-            result, arguments = testing.decode(answer["result"]), testing.decode(answer["args"])
-        except (KeyError, TypeError, ValueError) as error:
-            raise testing.StudentError(f"the answer of {function_name} was malformed ({error})") from None
+            answer = protocol.from_wire(reply.get("user_expressions", {}).get("answer", {}).get("data", {}).get("text/plain"))
+            if "error" in answer:
+                raise testing.StudentError(str(answer["error"])[:500])
+            result, arguments = protocol.decode(answer["result"]), protocol.decode(answer["args"])
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            raise testing.StudentError(f"no valid answer came back from {function_name} ({error})") from None
         if not isinstance(arguments, tuple) or len(arguments) != len(args):
             raise testing.StudentError(f"the answer of {function_name} was malformed (arguments)")
         return result, arguments
-
-    @staticmethod
-    def _parse(expression, function_name):
-        try:
-            text = ast.literal_eval(expression["data"]["text/plain"])
-            answer = json.loads(text)
-            if not isinstance(answer, dict):
-                raise ValueError("not an object")
-            return answer
-        except (KeyError, TypeError, ValueError, SyntaxError, MemoryError, RecursionError):
-            raise testing.StudentError(f"no valid answer came back from {function_name}") from None
 
 
 def judge_namespace(setup_source, student_code):
@@ -88,9 +114,13 @@ def judge_namespace(setup_source, student_code):
 
 
 def judge_cell(source, namespace, grade_id):
-    """Run one graded cell's code here. returns: (passed, message) -- message says why it failed."""
+    """Run one graded cell's code here, its prints kept out of the grader's log.
+
+    returns: (passed, message) -- message says why it failed
+    """
     try:
-        exec(compile(source, f"<{grade_id}>", "exec"), dict(namespace))
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(compile(source, f"<{grade_id}>", "exec"), dict(namespace))
     except KernelDied as error:
         return False, f"Not run: the kernel stopped before this test ({error})."
     except AssertionError as error:

@@ -3,12 +3,14 @@
 import json
 import os
 import queue
+import re
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
 
+import zmq
 from jupyter_client import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 
@@ -17,6 +19,10 @@ from . import sandbox
 MAX_TEXT = 20_000          # characters kept of one text output
 MAX_IMAGE = 400_000        # base64 characters kept of one image
 MAX_CELL_OUTPUT = 60_000   # characters kept of all outputs of one cell
+MAX_MESSAGE_BYTES = 32 * 1024 ** 2  # a larger message from the kernel is dropped unread, by ZeroMQ
+REPLY_GRACE = 5.0          # seconds to wait for a reply once the kernel is idle again
+KEPT_IMAGE_TYPES = ("image/png", "image/jpeg")  # raster only: an SVG can carry script
+BASE64 = re.compile(r"^[A-Za-z0-9+/=\s]*$")
 
 
 class KernelDied(RuntimeError):
@@ -42,8 +48,9 @@ class SandboxedKernel:
         connection_file = os.path.join(self.socket_dir, "kernel.json")
         write_connection_file(connection_file, transport="ipc", ip=os.path.join(self.socket_dir, "s"))
         self.group = sandbox.ResourceGroup(limits) if use_sandbox else None
-        self.uid_lease = sandbox.UidLease() if use_sandbox else None
-        if use_sandbox:
+        as_root = use_sandbox and sandbox.running_as_root()
+        self.uid_lease = sandbox.UidLease() if as_root else None
+        if as_root:  # the kernel's own uid must own its folders; an ordinary user's sandbox maps theirs
             uid = self.uid_lease.uid
             os.chmod(connection_file, 0o644)
             os.chown(self.socket_dir, uid, uid)
@@ -51,7 +58,9 @@ class SandboxedKernel:
                 os.chown(directory, uid, uid)
                 for name in files:
                     os.chown(os.path.join(directory, name), uid, uid)
-            command = sandbox.kernel_command(submission_dir, self.socket_dir, connection_file, limits, uid, self.group)
+        if use_sandbox:
+            command = sandbox.kernel_command(submission_dir, self.socket_dir, connection_file, limits,
+                                             self.uid_lease.uid if as_root else None, self.group)
             cwd = None
         else:
             command, cwd = sandbox.unsandboxed_command(connection_file), submission_dir
@@ -61,7 +70,12 @@ class SandboxedKernel:
         self.process = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL,
                                         stdout=self.log_file, stderr=self.log_file,
                                         start_new_session=True)
-        self.client = BlockingKernelClient(connection_file=connection_file)
+        # Every message from the kernel is bounded before jupyter_client parses it: ZeroMQ drops a
+        # larger one and reconnects, so a hostile kernel cannot make this process parse 100 MB.
+        self.max_message_bytes = MAX_MESSAGE_BYTES
+        self.context = zmq.Context()
+        self.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        self.client = BlockingKernelClient(connection_file=connection_file, context=self.context)
         self.client.load_connection_file()
         self.client.start_channels()
         try:
@@ -110,6 +124,7 @@ class SandboxedKernel:
                          given with store_history=False about 1.4x slower (measured on this notebook)
 
         outputs -- list of nbformat output dicts, truncated to the size limits
+        reply_content -- the execute reply, or None if it was lost (over MAX_MESSAGE_BYTES)
         raises: KernelDied when the kernel dies or ignores the interrupt
         """
         if not self.alive:
@@ -145,38 +160,48 @@ class SandboxedKernel:
                 output = self._output(kind, content)
                 size += len(json.dumps(output))
                 outputs.append(output)
-        reply = self._reply(msg_id, deadline=time.monotonic() + 10)
+        reply = self._reply(msg_id, deadline=time.monotonic() + REPLY_GRACE)
         return outputs, reply
 
     def _reply(self, msg_id, deadline):
+        """The execute reply to msg_id, or None if it does not come (it was too large, or forged)."""
         while time.monotonic() < deadline:
             try:
-                message = self.client.get_shell_msg(timeout=1.0)
+                message = self.client.get_shell_msg(timeout=min(1.0, max(0.01, deadline - time.monotonic())))
             except queue.Empty:
                 if not self.alive:
                     raise KernelDied(f"the kernel died{self._exit_reason()}") from None
                 continue
             if message["parent_header"].get("msg_id") == msg_id:
                 return message["content"]
-        raise KernelDied("the kernel stopped answering")
+        return None
 
     @staticmethod
     def _output(kind, content):
+        """One output message as an nbformat output: text truncated, images raster and base64 only.
+
+        The kernel is the student's, so its messages may have any shape: every field is checked.
+        """
+        content = content if isinstance(content, dict) else {}
         if kind == "stream":
-            return {"output_type": "stream", "name": content["name"], "text": _truncate(content["text"], MAX_TEXT)}
+            name = content.get("name") if content.get("name") in ("stdout", "stderr") else "stdout"
+            return {"output_type": "stream", "name": name, "text": _truncate(str(content.get("text", "")), MAX_TEXT)}
         if kind == "error":
-            return {"output_type": "error", "ename": str(content["ename"])[:200],
-                    "evalue": _truncate(str(content["evalue"]), 2000),
-                    "traceback": [_truncate(line, 4000) for line in content["traceback"][-30:]]}
+            traceback = content.get("traceback") if isinstance(content.get("traceback"), list) else []
+            return {"output_type": "error", "ename": str(content.get("ename", "Error"))[:200],
+                    "evalue": _truncate(str(content.get("evalue", "")), 2000),
+                    "traceback": [_truncate(str(line), 4000) for line in traceback[-30:]]}
         data = {}
-        for mime, value in content.get("data", {}).items():
-            if mime.startswith("image/") and isinstance(value, str) and len(value) <= MAX_IMAGE:
+        bundle = content.get("data") if isinstance(content.get("data"), dict) else {}
+        for mime, value in bundle.items():
+            if mime in KEPT_IMAGE_TYPES and isinstance(value, str) and len(value) <= MAX_IMAGE and BASE64.match(value):
                 data[mime] = value
             elif mime == "text/plain":
                 data[mime] = _truncate(str(value), MAX_TEXT)
         output = {"output_type": kind, "data": data, "metadata": {}}
         if kind == "execute_result":
-            output["execution_count"] = content.get("execution_count")
+            count = content.get("execution_count")
+            output["execution_count"] = count if type(count) is int else None
         return output
 
     def _interrupt(self):
@@ -223,5 +248,6 @@ class SandboxedKernel:
                 self.group.remove()
             shutil.rmtree(self.socket_dir, ignore_errors=True)
             self.log_file.close()
+            self.context.destroy(linger=0)
             if self.uid_lease is not None:
                 self.uid_lease.release()  # every process of that uid is gone with the PID namespace

@@ -1,7 +1,7 @@
 """nbgrader preprocessors that make autograding trustworthy. ``nbgrader_config.py`` plugs them in.
 
-- ``DeduplicateCells`` (sanitize): a copied, pasted or split nbgrader cell keeps its metadata only
-  once, so nbgrader never aborts the batch on it.
+- ``RestoreReadOnlyCells`` (sanitize, instead of ``OverwriteCells``): nbgrader's restoration of
+  read-only cells from the gradebook, without its false "checksum has changed" warnings.
 - ``CheckCellMetadata``: nbgrader's own check with its JSON schema compiled once, not per cell.
 - ``JudgedExecute`` (autograde, instead of ``Execute``): runs the student's cells in a sandboxed
   kernel and judges graded cells in this process (see ``judge.py``).
@@ -18,35 +18,29 @@ from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.nbgraderformat import MetadataValidator, ValidationError
 from nbgrader.nbgraderformat.common import BaseMetadataValidator
-from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
+from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells, SaveAutoGrades
 from traitlets import Float, Integer, Unicode
 
 from . import execution, intake, sandbox
 from .execution import grade_id_of as _grade_id
-from .intake import INTAKE_KEY
 from .judge import first_line
 
 REPORT_NAME = "grading_report.json"
-DUPLICATES_KEY = "grader_duplicated_cells"
 
 
-class DeduplicateCells(NbGraderPreprocessor):
-    """Keep nbgrader metadata on the first cell of each grade_id only; note the others."""
+class RestoreReadOnlyCells(OverwriteCells):
+    """nbgrader's OverwriteCells, which puts the gradebook's read-only cells (hidden tests included)
+    back into the notebook, with its reports of changes at debug level.
 
-    def preprocess(self, nb, resources):
-        seen, duplicates = set(), []
-        for cell in nb.cells:
-            grade_id = _grade_id(cell)
-            if grade_id is None:
-                continue
-            if grade_id in seen:
-                duplicates.append(grade_id)
-                del cell.metadata["nbgrader"]
-            seen.add(grade_id)
-        if duplicates:
-            self.log.warning("Duplicated nbgrader cells ignored: %s", ", ".join(duplicates))
-            nb.metadata[DUPLICATES_KEY] = duplicates
-        return nb, resources
+    Intake has already laid the submission onto the release (layout.py), so every read-only cell
+    is the release's own and no change is the student's doing: nbgrader compares the gradebook's
+    checksum, taken before the hidden tests were removed, with the release's, taken after, and
+    would warn about every test cell of every student (nbgrader #1961). What a student did to
+    read-only cells is in the grading report, from intake.
+    """
+
+    def report_change(self, name, attr, old, new):
+        self.log.debug("Cell %s: %s restored from the gradebook", name, attr)
 
 
 class _CompiledSchemaCheck(BaseMetadataValidator):
@@ -102,9 +96,11 @@ def _course_directory(preprocessor):
 class JudgedExecute(NbGraderPreprocessor):
     """Run a submission in the sandbox, judging its graded cells outside the kernel (execution.py)."""
 
-    cell_timeout = Float(30, help="Seconds a student cell may run before it is interrupted").tag(config=True)
-    call_timeout = Float(60, help="Seconds one call of a student function may take").tag(config=True)
-    notebook_timeout = Float(900, help="Seconds the whole notebook may take").tag(config=True)
+    cell_timeout = Float(30, help="Seconds one cell of the notebook may run before it is interrupted").tag(config=True)
+    notebook_timeout = Float(300, help="Seconds all the notebook's own cells may run together").tag(config=True)
+    call_timeout = Float(30, help="Seconds one call of a student function from the hidden tests may take").tag(config=True)
+    test_budget = Float(60, help="Seconds all the hidden tests' calls of one submission may take together; "
+                                 "a slow or stalling student costs the batch at most this").tag(config=True)
     cpu_seconds = Integer(sandbox.Limits.cpu_seconds, help="CPU time limit of the kernel").tag(config=True)
     memory_bytes = Integer(sandbox.Limits.memory_bytes, help="Memory limit of the kernel").tag(config=True)
     processes = Integer(sandbox.Limits.processes, help="Process limit of the kernel").tag(config=True)
@@ -114,8 +110,8 @@ class JudgedExecute(NbGraderPreprocessor):
     def settings(self):
         """The configured limits, as execution.Settings (checks that the sandbox is available)."""
         limits = sandbox.Limits(self.cpu_seconds, self.memory_bytes, self.processes, self.file_bytes)
-        return execution.Settings(self.cell_timeout, self.call_timeout, self.notebook_timeout, limits,
-                                  use_sandbox=sandbox.check_sandbox(self.log))
+        return execution.Settings(self.cell_timeout, self.notebook_timeout, self.call_timeout, self.test_budget,
+                                  limits, use_sandbox=sandbox.check_sandbox(self.log))
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
@@ -160,11 +156,6 @@ class SaveJudgedGrades(SaveAutoGrades):
         grade.needs_manual_grade = grade.manual_score is not None
         self.gradebook.db.commit()
 
-    @staticmethod
-    def _notes(nb, info):
-        notes = intake.NOTES.get((info["student"], info["assignment"])) or nb.metadata.get(INTAKE_KEY, [])
-        notes = list(notes)
-        return notes + [f"duplicated cell ignored: {grade_id}" for grade_id in nb.metadata.get(DUPLICATES_KEY, [])]
 
     def _write_report(self, nb, resources):
         info, judge = resources["nbgrader"], resources.get("judge", {})
@@ -183,7 +174,7 @@ class SaveJudgedGrades(SaveAutoGrades):
             "kernel_problem": judge.get("kernel"), "seconds": judge.get("seconds"),
             "timings": judge.get("timings", {}),
             "fingerprint": judge.get("fingerprint"),  # set by the parallel grader, to skip unchanged work
-            "notes": self._notes(nb, info),
+            "notes": intake.notes_for(info["student"], info["assignment"]),  # from intake only, never the notebook
             "checks": checks,
         }
         resources.setdefault("judge", {})["report"] = report

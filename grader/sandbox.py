@@ -3,14 +3,28 @@
 What the kernel sees: the Python installation and the virtual environment (read-only), its own
 copy of the submission folder (read-write, at /submission), a private /tmp, and a socket folder to
 talk to the grader. No course root, no source/, no gradebook, no other student, no grader code, no
-network. It runs as an unprivileged uid of its own in its own PID namespace, so every process it starts dies
-with it; rlimits and a cgroup bound CPU time, memory, processes, file size and open files.
+network. It runs in its own PID namespace, so every process it starts dies with it; rlimits bound
+CPU time, memory, processes, file size and open files.
+
+Two modes, chosen by who runs the grader (``sandbox_mode``):
+
+- as root: the kernel runs as an unprivileged uid of its own (``UidLease``), and a cgroup adds a
+  memory limit, a process limit and one CPU's worth of time for the whole sandbox;
+- as an ordinary user (an instructor on a shared server or JupyterHub): bubblewrap builds the
+  sandbox in a new user namespace, where the kernel is uid 1000 with no capabilities. The process
+  limit counts per user namespace, so it is per sandbox here too. No cgroup can be made, so memory
+  is bounded per process only: a loud warning says so (``GRADER_REQUIRE_CGROUP=1`` refuses instead).
+
+Where neither works (no bubblewrap, or user namespaces switched off), the grader refuses to run.
 """
 
 import fcntl
+import functools
+import logging
 import os
 import shlex
 import shutil
+import subprocess
 import sys
 import time
 import uuid
@@ -23,6 +37,8 @@ UID_LOCK_DIR = "/run/gradient-checking-sandbox-uids"
 SUBMISSION_MOUNT = "/submission"
 MATPLOTLIB_DIR = ".matplotlib"  # the kernel's MPLCONFIGDIR, inside its folder, seeded with a font list
 UNSAFE_OPT_IN = "GRADER_ALLOW_UNSANDBOXED"
+REQUIRE_CGROUP = "GRADER_REQUIRE_CGROUP"
+INSIDE_UID = 1000  # the kernel's uid inside a user namespace (ordinary-user mode)
 
 
 class SandboxUnavailable(RuntimeError):
@@ -61,9 +77,43 @@ class UidLease:
         self._handle.close()
 
 
+def running_as_root():
+    return os.geteuid() == 0
+
+
+@functools.cache
+def sandbox_problem():
+    """Why no sandbox can be built here, or None when one can (probed once per process). returns: str or None"""
+    if not sys.platform.startswith("linux"):
+        return "bubblewrap sandboxes need Linux"
+    missing = [name for name in ("bwrap", "prlimit") + (("setpriv",) if running_as_root() else ()) if not shutil.which(name)]
+    if missing:
+        return f"{', '.join(missing)} not installed (Debian: apt-get install bubblewrap util-linux)"
+    probe = ["bwrap", "--unshare-pid", "--unshare-net", "--die-with-parent", "--ro-bind", "/", "/", "true"]
+    if not running_as_root():
+        probe[1:1] = ["--unshare-user"]
+    try:
+        result = subprocess.run(probe, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"bubblewrap could not run ({error})"
+    if result.returncode != 0:
+        why = result.stderr.strip()[-300:]
+        if running_as_root():
+            return f"bubblewrap failed as root: {why}"
+        return ("you are not root, and this machine does not let ordinary users make the user namespaces "
+                f"bubblewrap needs ({why}). Ask an administrator to allow them (sysctl "
+                "kernel.unprivileged_userns_clone=1 and user.max_user_namespaces > 0), or grade as root")
+    return None
+
+
 def bubblewrap_available():
-    """True when bwrap exists and can build a sandbox here (Linux, as root or with user namespaces)."""
-    return sys.platform.startswith("linux") and shutil.which("bwrap") is not None and shutil.which("setpriv") is not None
+    """True when bubblewrap can build a sandbox here: as root, or as an ordinary user with user namespaces."""
+    return sandbox_problem() is None
+
+
+def sandbox_mode():
+    """"root" or "user namespace": how this process sandboxes kernels (see the module docstring)."""
+    return "root" if running_as_root() else "user namespace"
 
 
 def check_sandbox(log=None):
@@ -71,21 +121,21 @@ def check_sandbox(log=None):
 
     returns: True when the sandbox will be used, False when the instructor opted out
     """
-    if bubblewrap_available():
+    problem = sandbox_problem()
+    if problem is None:
+        ResourceGroup(Limits()).remove()  # warns now (or refuses) if group limits cannot be applied
         return True
     if os.environ.get(UNSAFE_OPT_IN) == "1":
         message = (
-            "!!! GRADING UNTRUSTED CODE WITHOUT A SANDBOX !!! bubblewrap is not available, and "
+            f"!!! GRADING UNTRUSTED CODE WITHOUT A SANDBOX !!! {problem}, and "
             f"{UNSAFE_OPT_IN}=1 is set: student code runs as you, and can read and change the whole "
             "course, including the gradebook and the hidden tests."
         )
         (log.warning if log else print)(message)
         return False
     raise SandboxUnavailable(
-        "bubblewrap (bwrap) and setpriv are needed to grade untrusted code safely, and they are not "
-        "available here. Install them (Debian: apt-get install bubblewrap util-linux), or run the "
-        "grader in a Linux container. To grade WITHOUT a sandbox anyway, set "
-        f"{UNSAFE_OPT_IN}=1 and understand that student code then runs as you."
+        f"No sandbox for untrusted code: {problem}. Student code is never run without one. To grade "
+        f"WITHOUT a sandbox anyway, set {UNSAFE_OPT_IN}=1 and understand that student code then runs as you."
     )
 
 
@@ -141,6 +191,9 @@ class ResourceGroup:
             except OSError:
                 continue
             self.paths[controller] = path
+        missing = sorted(set(self.ROOTS) - set(self.paths))
+        if missing:
+            _group_limits_missing(missing)
         self._write("memory", "memory.limit_in_bytes", limits.memory_bytes)
         self._write("memory", "memory.memsw.limit_in_bytes", limits.memory_bytes, optional=True)
         self._write("pids", "pids.max", limits.processes)
@@ -187,18 +240,42 @@ class ResourceGroup:
                 pass
 
 
+_warned = set()
+
+
+def _group_limits_missing(controllers):
+    """Group limits that cannot be applied: a loud warning, once per process, or a refusal."""
+    why = ("this grader is not root" if not running_as_root() else
+           "the machine has cgroup v2 or no writable cgroup v1 controllers" if os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+           else "the cgroup v1 controllers are not writable here")
+    message = (f"!!! cgroup limits ({', '.join(controllers)}) are NOT applied to student kernels: {why}. "
+               "Each kernel is still bounded per process (address space, CPU time, processes, files), but "
+               "not as a whole: a submission can use up to that many processes times the memory limit. "
+               f"Set {REQUIRE_CGROUP}=1 to refuse to grade without them.")
+    if os.environ.get(REQUIRE_CGROUP) == "1":
+        raise SandboxUnavailable(message)
+    if tuple(controllers) not in _warned:
+        _warned.add(tuple(controllers))
+        logging.getLogger("grader.sandbox").warning(message)
+        print(message, file=sys.stderr)
+
+
 def kernel_command(submission_dir, socket_dir, connection_file, limits, uid, group=None):
     """The command that starts an ipykernel for one submission inside the sandbox.
 
     submission_dir -- the private, writable copy of the submission (mounted at /submission)
     socket_dir -- folder holding the connection file and the kernel's IPC sockets (same path inside)
-    uid -- the unprivileged uid (and gid) the kernel runs as; see UidLease
+    uid -- as root: the unprivileged uid (and gid) the kernel runs as (see UidLease); None for an
+           ordinary user's sandbox, in a user namespace where the kernel is INSIDE_UID
     returns: list of str, to run with a shell-free Popen
     """
     command = ["bwrap", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
-               "--unshare-cgroup-try", "--die-with-parent", "--new-session",
-               "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
-               "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+               "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
+    if uid is None:
+        command += ["--unshare-user", "--uid", str(INSIDE_UID), "--gid", str(INSIDE_UID), "--cap-drop", "ALL"]
+    else:
+        command += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    command += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
     made = {"/tmp"}
     for target in _read_only_roots() + [socket_dir]:
         for parent in _parents(target):
@@ -222,8 +299,11 @@ def kernel_command(submission_dir, socket_dir, connection_file, limits, uid, gro
         "--setenv", "OPENBLAS_NUM_THREADS", "1", "--setenv", "OMP_NUM_THREADS", "1",
         "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
         "--",
-        "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-        "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs",
+    ]
+    if uid is not None:  # as root: drop to the leased uid, with no capabilities left
+        command += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                    "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+    command += [
         "prlimit", f"--cpu={limits.cpu_seconds}", f"--as={limits.memory_bytes}",
         f"--nproc={limits.processes}", f"--fsize={limits.file_bytes}", f"--nofile={limits.open_files}",
         "--core=0", "--",

@@ -18,7 +18,7 @@ from nbgrader.api import Gradebook
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
-from grader import submissions  # noqa: E402
+from tools import submissions  # noqa: E402
 from grader.course import ASSIGNMENT  # noqa: E402
 from grader.report import COURSE_ID, default_db_url, exercise_scores  # noqa: E402
 

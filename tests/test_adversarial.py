@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from grader import submissions
+from tools import submissions
 from grader.course import ASSIGNMENT, NOTEBOOK
 
 CASES = submissions.read_directory(submissions.ADVERSARIAL_DIR)

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from grader import submissions
+from tools import submissions
 from grader.course import EXERCISES
 from grader.site import read_grades_csv
 

@@ -17,7 +17,7 @@ from browser import chromium, require_browser, watched_page
 from conftest import BIN, make_course, run_nbgrader
 from grader.course import ASSIGNMENT, EXERCISES, NOTEBOOK, REPO_ROOT
 from grader.report import default_db_url, exercise_scores
-from grader.submissions import SUBMITTED_AT, solution_sources
+from tools.submissions import SUBMITTED_AT, solution_sources
 
 TOKEN = "gradient-checking-test-token"
 STUDENTS = {"typed_everything": EXERCISES, "left_gradient_check_blank": [e for e in EXERCISES if e != "gradient_check"]}

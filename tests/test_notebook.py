@@ -12,7 +12,7 @@ from nbclient import NotebookClient
 
 from conftest import BIN, REPO_ROOT
 from grader.course import EXERCISES, graded_cells, max_scores, notebook_path
-from grader.submissions import build_notebook, read_directory, SAMPLE_CLASS_DIR
+from tools.submissions import build_notebook, read_directory, SAMPLE_CLASS_DIR
 from helpers import fixtures, network
 from reference import gradient_check_n
 

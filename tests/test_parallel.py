@@ -16,7 +16,7 @@ import psutil
 import pytest
 
 from conftest import BIN, REPO_ROOT, gradebook_rows, make_course
-from grader import submissions
+from tools import submissions
 from grader.course import ASSIGNMENT
 from grader.parallel import Progress
 from grader.report import default_db_url

@@ -10,7 +10,7 @@ import tempfile
 
 import pytest
 from conftest import gradebook_rows, make_course, run_nbgrader
-from grader import submissions
+from tools import submissions
 from grader.course import ASSIGNMENT
 from grader.report import exercise_scores
 
