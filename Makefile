@@ -31,9 +31,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m pip install --quiet -e '.[test]'
 	touch $@
 
-# The two diagrams committed next to the notebook.
+# The two diagrams committed next to the notebook (drawn by the instructor-side grader/diagrams.py).
 figures: $(VENV)/.installed
-	$(PYTHON) -m helpers.figures source/$(ASSIGNMENT)/figures
+	$(PYTHON) -m grader.diagrams source/$(ASSIGNMENT)/figures
 
 # The student version, from the master notebook.
 release: $(VENV)/.installed

@@ -1,9 +1,16 @@
-"""What a student's feedback may show: no hidden test code, and no traceback that quotes it."""
+"""What a student's feedback may show: no hidden test code, no traceback that quotes it, and a
+grading report without the grader's own bookkeeping."""
 
+import json
+import os
 import re
 
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
+
+from .preprocessors import REPORT_NAME, course_directory
+
+STUDENT_REPORT_KEYS = ("student", "assignment", "notebook", "score", "max_score", "kernel_problem", "notes", "checks")
 
 HIDDEN_REGION = re.compile(
     r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[ \t]*$", re.DOTALL | re.MULTILINE
@@ -25,3 +32,26 @@ class HideHiddenTests(NbGraderPreprocessor):
                 if output.output_type == "error":
                     output.traceback = [f"{output.ename}: {output.evalue}"]
         return cell, resources
+
+
+class StudentReport(NbGraderPreprocessor):
+    """Put the student's version of the grading report beside their feedback page.
+
+    The instructor's report (autograded/<student>/<assignment>/grading_report.json) also holds
+    timings and the fingerprint that the parallel grader uses; the student's holds their checks,
+    notes and scores only.
+    """
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        coursedir = course_directory(self)
+        path = os.path.join(coursedir.format_path(coursedir.autograded_directory, info["student"], info["assignment"]),
+                            REPORT_NAME)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                report = json.load(handle)
+        except (OSError, ValueError):
+            return nb, resources
+        released = {key: report.get(key) for key in STUDENT_REPORT_KEYS}
+        resources.setdefault("outputs", {})[REPORT_NAME] = json.dumps(released, indent=1).encode("utf-8")
+        return nb, resources

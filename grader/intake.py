@@ -5,8 +5,10 @@ Two hooks, both set in ``nbgrader_config.py``, run before nbgrader reads or copi
 - ``prepare_submission`` (nbgrader's pre-convert hook, once per student, before nbgrader copies the
   folder to autograded/) vets the folder. Only regular files of bounded size and number may stay:
   symbolic links, hard links to other files, FIFOs, sockets, devices, unreadable or oversized files,
-  names with control characters, too deep folders and an unreadable ``timestamp.txt`` are moved
-  aside, never followed, never deleted, to ``<submitted>/.refused/<student>/<assignment>-<time>/``.
+  files a browser would run (only ``ACCEPTED_SUFFIXES`` may stay: formgrader serves a submission's
+  files from the instructor's server), names with control characters, too deep folders and an
+  unreadable ``timestamp.txt`` are moved aside, never followed, never deleted, to
+  ``<submitted>/.refused/<student>/<assignment>-<time>/``.
   A submission folder that is itself a link is moved aside whole and graded as blank. It then finds
   the notebook: the assignment's, else the one notebook under another name, else the notebook that
   holds the most exercises, also in subfolders.
@@ -20,6 +22,7 @@ report through ``notes_for``; nothing is taken from the notebook's own metadata.
 """
 
 import datetime
+import fnmatch
 import json
 import os
 import re
@@ -40,6 +43,12 @@ MAX_TOTAL_BYTES = 50 * 1024 ** 2      # all files of one submission together
 MAX_FILES = 200
 MAX_DEPTH = 6                         # folders below the submission folder
 REFUSED_FOLDER = ".refused"           # under the submitted folder; nbgrader's globs skip dot-names
+# What nbgrader never copies (CourseDirectory.ignore, set from this in nbgrader_config.py): intake
+# leaves these alone. The grading report is the grader's, never a student's.
+NEVER_COPIED = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "grading_report.json"]
+# Files a submission may carry besides notebooks. Formgrader serves a submission's files from the
+# instructor's Jupyter server, so anything a browser would run (.html, .svg, .js, ...) stays out.
+ACCEPTED_SUFFIXES = (".ipynb", ".py", ".txt", ".md", ".csv", ".json", ".png", ".jpg", ".jpeg", ".gif", ".npy", ".npz")
 TIMESTAMP = "timestamp.txt"
 
 
@@ -108,6 +117,8 @@ def _refusal(entry, depth, totals):
         return f"folders deeper than {MAX_DEPTH} levels are not taken" if depth >= MAX_DEPTH else None
     if not stat.S_ISREG(info.st_mode):
         return "not a regular file (a FIFO, socket or device)"
+    if not entry.name.lower().endswith(ACCEPTED_SUFFIXES):
+        return "not a file type a submission may hold (" + ", ".join(ACCEPTED_SUFFIXES) + ")"
     if info.st_nlink > 1:
         return "a hard link to another file"
     if not os.access(entry.path, os.R_OK, follow_symlinks=False):
@@ -130,6 +141,8 @@ def _vet(folder, quarantine, record, depth=0, totals=None):
     with os.scandir(folder) as entries:
         listing = sorted(entries, key=lambda entry: entry.name)
     for entry in listing:
+        if any(fnmatch.fnmatch(entry.name, pattern) for pattern in NEVER_COPIED):
+            continue  # nbgrader never copies it, and nothing reads it
         reason = _refusal(entry, depth, totals)
         if reason:
             _move_aside(entry.path, record.folder, quarantine, reason, record)
@@ -258,9 +271,14 @@ def _parse(text):
     """The notebook's cells from its JSON text, as leniently as possible. returns: (cells or None, notes)"""
     decoder = json.JSONDecoder(strict=False)
     try:
-        return _cells_of(json.loads(text, strict=False))
+        data = json.loads(text, strict=False)
     except (ValueError, RecursionError) as error:
         problem = one_line(f"{type(error).__name__}: {error}", 160)
+    else:
+        cells, notes = _cells_of(data)
+        if cells is not None:
+            return cells, notes
+        return None, notes + ["the file is JSON but not a notebook; it was graded as blank"]
     start = text.find("{")
     try:
         data, end = decoder.raw_decode(text, max(start, 0))

@@ -83,14 +83,14 @@ class CheckCellMetadata(NbGraderPreprocessor):
         return nb, resources
 
 
-def _course_directory(preprocessor):
-    """The CourseDirectory of the nbgrader app running this preprocessor."""
+def course_directory(preprocessor):
+    """The CourseDirectory of the nbgrader converter running this preprocessor."""
     node = preprocessor
     while node is not None:
         if getattr(node, "coursedir", None) is not None:
             return node.coursedir
         node = node.parent
-    raise RuntimeError("JudgedExecute must run inside an nbgrader converter (nbgrader autograde)")
+    raise RuntimeError(f"{type(preprocessor).__name__} must run inside an nbgrader converter")
 
 
 class JudgedExecute(NbGraderPreprocessor):
@@ -116,7 +116,7 @@ class JudgedExecute(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
         sources = trusted_sources(info["db_url"], info["notebook"], info["assignment"], self.setup_cell)
-        pool = execution.kernel_pool(master_folder(_course_directory(self), info["assignment"]), self.settings())
+        pool = execution.kernel_pool(master_folder(course_directory(self), info["assignment"]), self.settings())
         resources["judge"] = execution.run_submission(nb, sources, pool)
         return nb, resources
 

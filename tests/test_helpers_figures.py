@@ -1,4 +1,5 @@
-"""Tests of helpers.figures: committed diagrams are reproducible and plots survive odd values."""
+"""Tests of helpers.figures and grader.diagrams: committed diagrams are reproducible, plots survive odd
+values, and the breakdown table tells a disagreement from a parameter that has no gradient."""
 
 import filecmp
 import os
@@ -12,7 +13,10 @@ import pytest  # noqa: E402
 from matplotlib import pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from helpers import figures  # noqa: E402
+from grader import diagrams  # noqa: E402
+from grader.reference import correct_gradients  # noqa: E402
+from helpers import diagnostics, figures, fixtures, network, vectorize  # noqa: E402
+from tools.submissions import solution_sources  # noqa: E402
 
 COMMITTED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                          "source", "gradient_checking", "figures")
@@ -27,16 +31,16 @@ def close_figures():
 
 def test_committed_figures_are_reproducible(tmp_path):
     """save_figures writes PNGs byte-identical to the committed figures."""
-    paths = figures.save_figures(str(tmp_path))
+    paths = diagrams.save_figures(str(tmp_path))
     assert [os.path.basename(path) for path in paths] == ["backprop.png", "vectorization.png"]
     for path in paths:
         committed = os.path.join(COMMITTED, os.path.basename(path))
         assert filecmp.cmp(path, committed, shallow=False), (
-            f"{committed} differs from what helpers.figures draws: "
+            f"{committed} differs from what grader.diagrams draws: "
             "run `make figures` and commit the result")
 
 
-@pytest.mark.parametrize("make", [figures.backprop_diagram, figures.vectorization_diagram,
+@pytest.mark.parametrize("make", [diagrams.backprop_diagram, diagrams.vectorization_diagram,
                                   figures.epsilon_demo])
 def test_diagrams_return_figures(make):
     """The diagrams and the epsilon demo return a matplotlib Figure with drawn content."""
@@ -97,3 +101,19 @@ def test_difference_table_verdicts():
     expected = {name: "DISAGREES" if value >= 1e-7 else "ok" for name, value in differences.items()}
     assert verdicts == expected
     assert "2.50e-01" in table
+
+
+def test_a_parameter_without_gradient_is_not_called_a_disagreement():
+    """0/0 (both gradients of a parameter exactly 0, as for dead ReLU units) reads "no gradient", not DISAGREES."""
+    namespace = {"np": np, "THRESHOLD": 1e-6, "forward_propagation_n": network.forward_propagation_n,
+                 **{name: getattr(vectorize, name) for name in ("dictionary_to_vector", "gradients_to_vector",
+                                                               "vector_to_dictionary")}}
+    exec(solution_sources()["gradient_check_n"], namespace)  # the master solution: 0/0 gives nan
+    X, Y, parameters = fixtures.random_case((3, 4, 2, 1), 3, seed=5)
+    gradients = correct_gradients(X, Y, parameters)
+    with np.errstate(invalid="ignore"):
+        differences = diagnostics.difference_by_parameter(namespace["gradient_check_n"], parameters, gradients, X, Y)
+    assert any(np.isnan(value) for value in differences.values()), differences  # the case has such a block
+    table = figures.difference_table(differences, 1e-6)
+    assert "DISAGREES" not in table and "no gradient (0/0)" in table
+    assert figures.verdict(0.3, 1e-6) == "DISAGREES" and figures.verdict(1e-9, 1e-6) == "ok"

@@ -1,8 +1,10 @@
-"""Tests of helpers.network and helpers.fixtures: the L-layer net, its cases and planted bugs."""
+"""Tests of helpers.network, helpers.fixtures and the answer key grader.reference: the L-layer net, its
+correct backward pass, its cases and planted bugs."""
 
 import numpy as np
 import pytest
 
+from grader.reference import correct_gradients
 from helpers import fixtures, network
 from helpers.vectorize import dictionary_to_vector, gradients_to_vector, vector_to_dictionary
 
@@ -25,7 +27,7 @@ def _numerical_gradient(X, Y, parameters, eps=1e-6):
 
 def _assert_backprop_matches(X, Y, parameters):
     approx, layout = _numerical_gradient(X, Y, parameters)
-    grad = gradients_to_vector(fixtures.correct_gradients(X, Y, parameters), layout)
+    grad = gradients_to_vector(correct_gradients(X, Y, parameters), layout)
     np.testing.assert_allclose(grad, approx, rtol=1e-5, atol=1e-8)
 
 
@@ -54,7 +56,7 @@ def test_seed_gradient_has_27_nonzero_entries():
     """Exactly 27 of the seed's 47 gradient entries are non-zero (dead ReLUs zero the rest)."""
     X, Y, parameters = fixtures.seed_case()
     _, layout = dictionary_to_vector(parameters)
-    grad = gradients_to_vector(fixtures.correct_gradients(X, Y, parameters), layout)
+    grad = gradients_to_vector(correct_gradients(X, Y, parameters), layout)
     assert grad.shape == (47, 1)
     assert np.count_nonzero(grad) == 27
 
@@ -62,7 +64,7 @@ def test_seed_gradient_has_27_nonzero_entries():
 def test_backprop_returns_intermediates_with_right_shapes():
     """The gradients dict holds dW, db of the parameter shapes and dZ, dA of shape (n_l, m)."""
     X, Y, parameters = fixtures.random_case((3, 4, 2, 1), m=6, seed=3)
-    gradients = fixtures.correct_gradients(X, Y, parameters)
+    gradients = correct_gradients(X, Y, parameters)
     for name, value in parameters.items():
         assert gradients["d" + name].shape == value.shape
     assert gradients["dZ2"].shape == gradients["dA2"].shape == (2, 6)
@@ -130,7 +132,7 @@ def test_seed_case_shapes():
 
 def test_plant_bug_scales_whole_array_without_touching_input():
     """plant_bug scales one gradient array, leaves the others equal and the input unchanged."""
-    gradients = fixtures.correct_gradients(*fixtures.seed_case())
+    gradients = correct_gradients(*fixtures.seed_case())
     before = {key: value.copy() for key, value in gradients.items()}
     broken = fixtures.plant_bug(gradients, "W2", 3.0)
     assert all(np.array_equal(gradients[key], before[key]) for key in before)

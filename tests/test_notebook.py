@@ -13,8 +13,9 @@ from nbclient import NotebookClient
 from conftest import BIN, REPO_ROOT
 from grader.course import EXERCISES, graded_cells, max_scores, notebook_path
 from tools.submissions import build_notebook, read_directory, SAMPLE_CLASS_DIR
+from grader.reference import correct_gradients
 from helpers import fixtures, network
-from reference import gradient_check_n
+from reference_checker import gradient_check_n
 
 SOURCE = nbformat.read(notebook_path(REPO_ROOT, "source"), as_version=4)
 RELEASE = nbformat.read(notebook_path(REPO_ROOT, "release"), as_version=4)
@@ -145,10 +146,10 @@ def test_numbers_in_the_text_are_measured():
     """1.19e-7 for the seed net, 1.6e-7 at most over 210 random nets, about 0.5 for the given bugs."""
     text = cell_by_id(SOURCE, "md-threshold").source
     X, Y, parameters = fixtures.seed_case()
-    seed_difference = gradient_check_n(parameters, fixtures.correct_gradients(X, Y, parameters), X, Y)
+    seed_difference = gradient_check_n(parameters, correct_gradients(X, Y, parameters), X, Y)
     assert f"${seed_difference:.2e}".replace("e-07", r" \times 10^{-7}$") in text
     worst = max(
-        gradient_check_n(p, fixtures.correct_gradients(x, y, p), x, y)
+        gradient_check_n(p, correct_gradients(x, y, p), x, y)
         for sizes in [(4, 5, 3, 1), (3, 4, 2, 1), (5, 3, 1), (2, 6, 1), (6, 4, 4, 3, 1), (3, 1), (4, 8, 6, 4, 2, 1)]
         for seed in range(10) for m in (3, 5, 8)
         for x, y, p in [fixtures.random_case(sizes, m, seed)]

@@ -1,12 +1,11 @@
-"""Small assertions shared by the notebook's test cells. They hold no expected answers."""
+"""Small assertions shared by the notebook's test cells, and ``Student``, the way tests call your
+functions. They hold no expected answers. (``protocol.py`` carries those calls to a grader.)"""
 
-import base64
 import contextlib
 import copy
 import functools
 import importlib
 import io
-import json
 import numbers
 import warnings
 
@@ -74,16 +73,6 @@ class StudentError(AssertionError):
     """A student's function raised an exception (or could not be called) during a test."""
 
 
-class Unsupported:
-    """Stands for a returned value that is not plain data (numbers, arrays, dicts, lists)."""
-
-    def __init__(self, type_name):
-        self.type_name = type_name
-
-    def __repr__(self):
-        return f"<a {self.type_name}>"
-
-
 def describe_replacement(function):
     """JSON-ready description of a helpers function, or of a functools.partial of one."""
     function, kwargs = (function.func, function.keywords) if isinstance(function, functools.partial) else (function, {})
@@ -118,6 +107,10 @@ class Student:
         result, _ = self.call_and_inspect(function_name, *args, replace=replace, **kwargs)
         return result
 
+    def runs(self, function_name, *args, replace=None, **kwargs):
+        """Call a function only to see that it runs (a test cell shows no value). returns: None"""
+        self.call_and_inspect(function_name, *args, replace=replace, **kwargs)
+
     def call_and_inspect(self, function_name, *args, replace=None, **kwargs):
         """Like ``call``, and also return the arguments as they are after the call.
 
@@ -133,74 +126,10 @@ class Student:
         with swapped_globals(self.namespace, **swaps):
             try:
                 result = quietly(function, *args, **kwargs)
+            except NotImplementedError as error:  # the stub, not yet replaced
+                detail = f": {error}" if str(error) else " (it is not written yet: replace the stub's raise with your code)"
+                raise StudentError(f"{function_name} raised NotImplementedError{detail}") from None
             except Exception as error:  # the student's error, reported as a failed test
-                raise StudentError(f"{function_name} raised {type(error).__name__}: {error}") from None
+                detail = f": {error}" if str(error) else ""
+                raise StudentError(f"{function_name} raised {type(error).__name__}{detail}") from None
         return result, args
-
-
-# Plain data across the sandbox boundary: the kernel answers with this JSON and nothing else.
-
-def encode(value, depth=0):
-    """A JSON-ready description of plain data: numbers, arrays, strings, lists, tuples, dicts."""
-    if depth > 20:
-        return {"unsupported": "deeply nested value"}
-    if value is None or type(value) in (bool, int, float, str):
-        return {"plain": value}
-    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
-        dtype = value.dtype.newbyteorder("<")
-        return {"ndarray": dtype.str, "shape": list(value.shape),
-                "data": base64.b64encode(value.astype(dtype).tobytes(order="C")).decode("ascii")}
-    if type(value) in (np.float64, np.float32, np.int64, np.int32, np.bool_):
-        return {"numpy": np.dtype(type(value)).str, "value": value.item()}
-    if type(value) in (list, tuple):
-        return {type(value).__name__: [encode(item, depth + 1) for item in value]}
-    if type(value) is dict and all(type(key) is str for key in value):
-        return {"dict": {key: encode(item, depth + 1) for key, item in value.items()}}
-    return {"unsupported": type(value).__name__}
-
-
-def decode(data):
-    """The value that ``encode`` described. Anything malformed raises ValueError."""
-    if not isinstance(data, dict) or len(data) not in (1, 2, 3):
-        raise ValueError("malformed answer")
-    if "plain" in data:
-        value = data["plain"]
-        if value is not None and type(value) not in (bool, int, float, str):
-            raise ValueError("malformed plain value")
-        return value
-    if "ndarray" in data:
-        dtype = np.dtype(data["ndarray"])
-        if dtype.kind not in "biuf":
-            raise ValueError("unsupported array type")
-        shape = tuple(int(size) for size in data["shape"])
-        return np.frombuffer(base64.b64decode(data["data"]), dtype=dtype).reshape(shape).copy()
-    if "numpy" in data:
-        dtype = np.dtype(data["numpy"])
-        if dtype.kind not in "biuf":
-            raise ValueError("unsupported scalar type")
-        return dtype.type(data["value"])
-    if "list" in data:
-        return [decode(item) for item in data["list"]]
-    if "tuple" in data:
-        return tuple(decode(item) for item in data["tuple"])
-    if "dict" in data:
-        return {str(key): decode(item) for key, item in data["dict"].items()}
-    if "unsupported" in data:
-        return Unsupported(str(data["unsupported"]))
-    raise ValueError("malformed answer")
-
-
-def serve(namespace, request):
-    """Answer one request from the grader, inside the student's kernel.
-
-    request -- JSON text: {"function", "args", "kwargs", "replace"}, encoded with ``encode``
-    returns: JSON text: {"result", "args"} or {"error"}
-    """
-    request = json.loads(request)
-    try:
-        result, args = Student(namespace).call_and_inspect(
-            request["function"], *decode(request["args"]), replace=request["replace"],
-            **decode(request["kwargs"]))
-        return json.dumps({"result": encode(result), "args": encode(tuple(args))})
-    except StudentError as error:
-        return json.dumps({"error": str(error)})

@@ -1,4 +1,7 @@
-"""The L-layer network of the assignment: LINEAR -> RELU -> ... -> LINEAR -> SIGMOID.
+"""The L-layer network of the assignment: LINEAR -> RELU -> ... -> LINEAR -> SIGMOID, forward only.
+
+Its backward pass is yours to check: the notebook gives one with bugs, and a gradient checker is
+how you find them. (The grader's correct one lives with the grader, not here.)
 
 ``parameters`` maps ``W1, b1, ..., WL, bL`` to arrays: ``Wl`` has shape (n_l, n_{l-1}) and ``bl``
 shape (n_l, 1), where n_0 is the number of input features. The number of layers L is read from the
@@ -54,29 +57,3 @@ def forward_propagation_n(X, Y, parameters):
     log_probs = np.multiply(-np.log(A), Y) + np.multiply(-np.log(1 - A), 1 - Y)
     cost = float(1.0 / m * np.sum(log_probs))
     return cost, tuple(cache)
-
-
-def backward_propagation_n(X, Y, cache):
-    """Correct backward pass of ``forward_propagation_n``: the gradient of the cost.
-
-    X -- input data, shape (n_0, m)
-    Y -- labels, shape (1, m)
-    cache -- the cache returned by ``forward_propagation_n``
-    returns: gradients -- dict with "dWl", "dbl" (shapes of Wl, bl) for every layer, and the
-             intermediate "dZl" and "dAl" (shape (n_l, m))
-    """
-    m = X.shape[1]
-    L = len(cache)
-    gradients = {}
-    dZ = cache[-1][1] - Y  # sigmoid followed by cross-entropy
-    for layer in range(L, 0, -1):
-        _, _, W, _ = cache[layer - 1]
-        A_prev = X if layer == 1 else cache[layer - 2][1]
-        gradients[f"dZ{layer}"] = dZ
-        gradients[f"dW{layer}"] = 1.0 / m * np.dot(dZ, A_prev.T)
-        gradients[f"db{layer}"] = 1.0 / m * np.sum(dZ, axis=1, keepdims=True)
-        if layer > 1:
-            dA_prev = np.dot(W.T, dZ)
-            gradients[f"dA{layer - 1}"] = dA_prev
-            dZ = np.multiply(dA_prev, np.int64(A_prev > 0))
-    return gradients

@@ -107,6 +107,10 @@ class Student:
         result, _ = self.call_and_inspect(function_name, *args, replace=replace, **kwargs)
         return result
 
+    def runs(self, function_name, *args, replace=None, **kwargs):
+        """Call a function only to see that it runs (a test cell shows no value). returns: None"""
+        self.call_and_inspect(function_name, *args, replace=replace, **kwargs)
+
     def call_and_inspect(self, function_name, *args, replace=None, **kwargs):
         """Like ``call``, and also return the arguments as they are after the call.
 
@@ -122,6 +126,10 @@ class Student:
         with swapped_globals(self.namespace, **swaps):
             try:
                 result = quietly(function, *args, **kwargs)
+            except NotImplementedError as error:  # the stub, not yet replaced
+                detail = f": {error}" if str(error) else " (it is not written yet: replace the stub's raise with your code)"
+                raise StudentError(f"{function_name} raised NotImplementedError{detail}") from None
             except Exception as error:  # the student's error, reported as a failed test
-                raise StudentError(f"{function_name} raised {type(error).__name__}: {error}") from None
+                detail = f": {error}" if str(error) else ""
+                raise StudentError(f"{function_name} raised {type(error).__name__}{detail}") from None
         return result, args
