@@ -52,6 +52,7 @@ c.JudgedExecute.test_budget = 60        # seconds all calls from the hidden test
 # Folders without a notebook are graded too, as blank.
 c.Autograde.pre_convert_hook = intake.prepare_submission
 c.Autograde.exporter_class = "grader.intake.IntakeExporter"
+intake.grade_every_submission()  # nbgrader itself would skip a folder without a notebook
 c.CourseDirectory.ignore = intake.NEVER_COPIED  # the grading report is the grader's, never a student's
 # Student cells run in a bubblewrap sandbox, graded cells are judged in this process from the
 # gradebook's copy, and only the judge's verdicts reach the gradebook (grader/preprocessors.py).

@@ -1,19 +1,58 @@
-"""Facts about the course layout and its exercises, read from the master notebook."""
+"""Facts about the course: its folders and gradebook (from nbgrader_config.py) and its exercises
+(from the master notebook)."""
 
+import functools
 import os
 
 import nbformat
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config.loader import PyFileConfigLoader
 
 ASSIGNMENT = "gradient_checking"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 EXERCISES = ("forward_propagation", "backward_propagation", "gradient_check", "gradient_check_n")
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG_FILE = "nbgrader_config.py"
+REPORT_NAME = "grading_report.json"  # written by the grader beside each autograded notebook
 
 
-def notebook_path(course_root, step, student=None):
-    """Path of the assignment notebook in a step folder (source, release, submitted, autograded)."""
-    parts = [course_root, step] + ([student] if student else []) + [ASSIGNMENT, NOTEBOOK]
-    return os.path.join(*parts)
+@functools.cache
+def course_directory(course_root=REPO_ROOT):
+    """nbgrader's CourseDirectory for a course root, configured as nbgrader would configure it.
+
+    The configuration is the course root's nbgrader_config.py, or this repository's when the root
+    has none (a course made by copying source/, as the tests make). So the course id, the
+    gradebook and the folders' names are read from one place, never repeated here.
+    returns: CourseDirectory with root set to the course root
+    """
+    config_folder = course_root if os.path.isfile(os.path.join(course_root, CONFIG_FILE)) else REPO_ROOT
+    config = PyFileConfigLoader(CONFIG_FILE, path=config_folder).load_config()
+    config.CourseDirectory.root = os.path.abspath(course_root)
+    return CourseDirectory(config=config)
+
+
+STEPS = {"source": "source_directory", "release": "release_directory", "submitted": "submitted_directory",
+         "autograded": "autograded_directory", "feedback": "feedback_directory"}
+
+
+def assignment_folder(course, step, student=None):
+    """The assignment's folder in one step (source, release, submitted, autograded, feedback).
+
+    course -- a CourseDirectory, or a course root (see course_directory)
+    """
+    coursedir = course if isinstance(course, CourseDirectory) else course_directory(course)
+    return os.path.normpath(coursedir.format_path(getattr(coursedir, STEPS[step]), student or ".", ASSIGNMENT))
+
+
+def step_folder(course, step):
+    """The folder of one step for the whole class, such as the course's autograded/."""
+    coursedir = course if isinstance(course, CourseDirectory) else course_directory(course)
+    return os.path.normpath(os.path.join(coursedir.root, getattr(coursedir, STEPS[step])))
+
+
+def notebook_path(course, step, student=None):
+    """Path of the assignment notebook in one step (see assignment_folder)."""
+    return os.path.join(assignment_folder(course, step, student), NOTEBOOK)
 
 
 def exercise_of(grade_id):

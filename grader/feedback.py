@@ -8,7 +8,8 @@ import re
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from .preprocessors import REPORT_NAME, course_directory
+from .course import REPORT_NAME
+from .preprocessors import coursedir_of
 
 STUDENT_REPORT_KEYS = ("student", "assignment", "notebook", "score", "max_score", "kernel_problem", "notes", "checks")
 
@@ -44,7 +45,7 @@ class StudentReport(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
-        coursedir = course_directory(self)
+        coursedir = coursedir_of(self)
         path = os.path.join(coursedir.format_path(coursedir.autograded_directory, info["student"], info["assignment"]),
                             REPORT_NAME)
         try:
@@ -53,5 +54,7 @@ class StudentReport(NbGraderPreprocessor):
         except (OSError, ValueError):
             return nb, resources
         released = {key: report.get(key) for key in STUDENT_REPORT_KEYS}
+        penalty = float(info.get("late_penalty") or 0.0)  # set by nbgrader's GetGrades, before this
+        released.update(late_penalty=penalty, score_after_penalty=max(0.0, released["score"] - penalty))
         resources.setdefault("outputs", {})[REPORT_NAME] = json.dumps(released, indent=1).encode("utf-8")
         return nb, resources

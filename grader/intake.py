@@ -69,6 +69,7 @@ class Intake:
     notes: list = field(default_factory=list)
     refused: list = field(default_factory=list)
     failed: bool = False
+    graded: str | None = None  # the laid-out notebook, as JSON, once made
 
 
 _RECORDS = {}  # (student, assignment) -> Intake, read by the preprocessors in the same process
@@ -331,36 +332,47 @@ def read_cells(path):
 
 
 def graded_notebook(record, release):
-    """The notebook to grade for one submission: its cells laid onto the release. returns: NotebookNode"""
-    cells, notes = read_cells(record.notebook) if record.notebook else ([], [])
-    notebook, layout_notes = layout.lay_onto(release, cells or [])
-    record.notes += notes + (layout_notes if cells else [])
-    return notebook
+    """The notebook to grade for one submission: its cells laid onto the release (made once, and
+    its notes added to the record once). returns: a new NotebookNode"""
+    if record.graded is None:
+        cells, notes = read_cells(record.notebook) if record.notebook else ([], [])
+        notebook, layout_notes = layout.lay_onto(release, cells or [])
+        record.notes += notes + (layout_notes if cells else [])
+        record.graded = nbformat.writes(notebook)
+    return nbformat.reads(record.graded, as_version=4)
 
 
 # ---------------------------------------------------------------- nbgrader's hooks
 
-_RELEASES = {}  # assignment -> (notebook file name, release notebook), loaded when a batch starts
+_RELEASES = {}  # assignment -> (path, modification time, notebook file name, release notebook)
 
 
 def load_release(coursedir, assignment):
-    """Read the release notebook a batch lays submissions onto. returns: its file name"""
+    """Read (once, and again when it changes) the release notebook that submissions are laid onto.
+
+    returns: the notebook's file name, which every submission's notebook is graded as
+    """
     folder = coursedir.format_path(coursedir.release_directory, ".", assignment)
-    names = sorted(name for name in os.listdir(folder) if name.endswith(".ipynb"))
+    names = sorted(name for name in os.listdir(folder) if name.endswith(".ipynb")) if os.path.isdir(folder) else []
     if len(names) != 1:
         raise RuntimeError(f"{folder} must hold exactly one notebook (it holds {len(names)}): "
                            "run nbgrader generate_assignment first")
+    path = os.path.join(folder, names[0])
+    modified = os.stat(path).st_mtime_ns
     with _LOCK:
-        _RELEASES[assignment] = (names[0], nbformat.read(os.path.join(folder, names[0]), as_version=4))
+        known = _RELEASES.get(assignment)
+        if known is None or known[:2] != (path, modified):
+            _RELEASES[assignment] = (path, modified, names[0], nbformat.read(path, as_version=4))
     return names[0]
 
 
 def _release(assignment):
+    """(notebook file name, release notebook) of an assignment loaded by load_release."""
     with _LOCK:
         if assignment not in _RELEASES:
-            raise RuntimeError(f"intake has not loaded the release of {assignment}: set "
-                               "c.Autograde.exporter_class = 'grader.intake.IntakeExporter'")
-        return _RELEASES[assignment]
+            raise RuntimeError(f"intake has not loaded the release of {assignment}: nbgrader_config.py "
+                               "must call intake.grade_every_submission()")
+        return _RELEASES[assignment][2:]
 
 
 def take_in(folder, expected_name=None):
@@ -393,18 +405,10 @@ def prepare_submission(assignment, student, notebooks):
 class IntakeExporter(NotebookExporter):
     """nbgrader's notebook exporter for autograde, reading submissions through intake.
 
-    Set as ``Autograde.exporter_class``. nbgrader's converter makes it once per batch, after listing
-    the class: it then loads the release and points every submission folder, with or without a
-    notebook, at <folder>/<release notebook name>. In the sanitize step, reading that path gives the
-    laid-out notebook; every other path is read as nbconvert would.
+    Set as ``Autograde.exporter_class``. In the sanitize step, reading a submission's notebook path
+    (<folder>/<release notebook name>, see ``grade_every_submission``) gives the laid-out notebook,
+    whether or not that file exists; every other path is read as nbconvert would.
     """
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        converter = self.parent
-        if getattr(converter, "coursedir", None) is not None and hasattr(converter, "assignments"):
-            nbgrader_adapter.grade_every_folder(
-                converter, lambda assignment: load_release(converter.coursedir, assignment))
 
     def from_filename(self, filename, resources=None, **kw):
         if not nbgrader_adapter.sanitizing(self.parent):
@@ -418,3 +422,9 @@ class IntakeExporter(NotebookExporter):
                                + "; ".join(record.notes if record else ["the pre-convert hook did not run"]))
         notebook = graded_notebook(record, _release(record.assignment)[1])
         return self.from_notebook_node(notebook, resources=resources, **kw)
+
+
+def grade_every_submission():
+    """Make nbgrader's autograde list every submission folder, each through the release notebook's
+    name, so that intake sees folders without a notebook too (nbgrader_config.py calls it once)."""
+    nbgrader_adapter.grade_every_folder(load_release)

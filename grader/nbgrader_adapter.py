@@ -5,6 +5,7 @@ door. Each is a small function here; ``check_version`` refuses to run on another
 upgrade is a conscious review of this file, not a silent change of behaviour.
 """
 
+import glob
 import os
 
 import nbgrader
@@ -34,18 +35,37 @@ def submission_folders(coursedir):
 
     nbgrader's own listing (``BaseConverter.init_notebooks``) skips folders without a notebook.
     """
-    import glob
-
     pattern = coursedir.format_path(coursedir.submitted_directory, coursedir.student_id, coursedir.assignment_id)
     return sorted(path for path in glob.glob(pattern) if os.path.isdir(path) or os.path.islink(path))
 
 
-def grade_every_folder(converter, notebook_name_of):
-    """Make an Autograde converter grade every submission folder, each through one notebook path.
+def grade_every_folder(notebook_name_of):
+    """Make nbgrader's Autograde converter grade every submission folder, notebook or not.
 
-    converter.assignments (made by init_notebooks) maps each folder to the notebooks found in it;
-    here every folder maps to <folder>/<notebook_name_of(assignment)>, whether or not that file
-    exists, so that renamed, missing and extra notebooks all go through intake (see intake.py).
+    nbgrader's own listing (``BaseConverter.init_notebooks``) maps each folder to the notebooks
+    found in it and skips folders without one, so a student who submitted no notebook would be
+    missing from the gradebook; and it fails outright when one student asked for (``--student``)
+    has none. Here every folder maps to <folder>/<notebook_name_of(coursedir, assignment)>,
+    whether or not that file exists, so that renamed, missing and extra notebooks all go through
+    intake (see intake.py). Installed once, by nbgrader_config.py.
     """
-    converter.assignments = {folder: [os.path.join(folder, notebook_name_of(os.path.basename(folder)))]
-                             for folder in submission_folders(converter.coursedir)}
+    from nbgrader.converters import Autograde
+    from nbgrader.converters.base import NbGraderException
+
+    def init_notebooks(converter):
+        coursedir = converter.coursedir
+        converter.notebooks = []
+        converter.assignments = {
+            folder: [os.path.join(folder, notebook_name_of(coursedir, os.path.basename(folder)))]
+            for folder in submission_folders(coursedir)}
+        if not converter.assignments:
+            pattern = coursedir.format_path(coursedir.submitted_directory, coursedir.student_id, coursedir.assignment_id)
+            converter.log.error("No submission folders match %s", pattern)
+            raise NbGraderException(f"No submission folders match {pattern}")
+
+    Autograde.init_notebooks = init_notebooks
+
+
+def batch_size(converter):
+    """How many submissions the running Autograde converter grades (for a progress line)."""
+    return len(getattr(converter, "assignments", {}) or {}) or 1

@@ -44,8 +44,9 @@ from nbgrader.apps.autogradeapp import AutogradeApp
 from nbgrader.converters import Autograde, GenerateFeedback
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from . import execution, intake, sandbox
-from .preprocessors import REPORT_NAME, JudgedExecute, master_folder, trusted_sources
+from . import execution, intake, late, nbgrader_adapter, sandbox
+from .course import REPORT_NAME
+from .preprocessors import JudgedExecute, master_folder, trusted_sources
 
 JUDGED_EXECUTE = "grader.preprocessors.JudgedExecute"
 IN_FLIGHT_PER_WORKER = 2
@@ -148,6 +149,7 @@ class Coordinator:
         self.assignment = self.coursedir.assignment_id
         self.progress = progress or Progress(0)
         self.settings = JudgedExecute(parent=app).settings()
+        self.notebook_name = intake.load_release(self.coursedir, self.assignment)
         self.bundle = self._bundle()
         self.bundle_future = client.scatter(self.bundle, broadcast=True, hash=False)
         self.failed, self.skipped, self.graded, self.executions = {}, [], [], 0
@@ -171,13 +173,18 @@ class Coordinator:
         setup_cell = JudgedExecute(parent=self.app).setup_cell
         sources = {notebook: trusted_sources(self.coursedir.db_url, notebook, self.assignment, setup_cell)
                    for notebook in notebooks}
-        digest.update(repr((sorted(sources.items()), self.settings)).encode("utf-8"))
+        # Anything that changes a grade without changing a submission: tests, limits, the release
+        # skeleton that intake lays submissions onto, the due date and the late policy.
+        digest.update(repr((sorted(sources.items()), self.settings,
+                            late.policy_fingerprint(self.app.config, self.assignment))).encode("utf-8"))
+        with open(os.path.join(self.coursedir.format_path(self.coursedir.release_directory, ".", self.assignment),
+                               self.notebook_name), "rb") as handle:
+            digest.update(hashlib.sha256(handle.read()).digest())
         return {"archive": buffer.getvalue(), "digest": digest.hexdigest(), "sources": sources, "settings": self.settings}
 
     def submissions(self):
-        """Student ids with a folder for this assignment in submitted/, sorted."""
-        pattern = self.coursedir.format_path(self.coursedir.submitted_directory, "*", self.assignment)
-        return sorted(os.path.basename(os.path.dirname(path)) for path in glob.glob(pattern) if os.path.isdir(path))
+        """Student ids with a folder for this assignment in submitted/ (notebook or not), sorted."""
+        return [os.path.basename(os.path.dirname(folder)) for folder in nbgrader_adapter.submission_folders(self.coursedir)]
 
     def _folder(self, student, step):
         return self.coursedir.format_path(step, student, self.assignment)
@@ -209,19 +216,18 @@ class Coordinator:
                  nbgrader would)
         """
         folder = self._folder(student, self.coursedir.submitted_directory)
-        notebooks = sorted(glob.glob(os.path.join(folder, "*.ipynb")))
-        if not notebooks:
-            return None
-        intake.prepare_submission(assignment=self.assignment, student=student, notebooks=notebooks)
+        record = intake.take_in(folder, self.notebook_name)
         fingerprint = folder_fingerprint(folder, salt=self.bundle["digest"])
         if not self.force and self._unchanged(student, fingerprint):
-            intake.NOTES.pop((student, self.assignment), None)
+            intake.forget(student, self.assignment)
             return "unchanged"
+        if record.failed:
+            return None  # the commit meets the same refusal and reports it as nbgrader would
         converter = self._converter()
         converter.exporter = converter.exporter_class(parent=converter, config=converter.config)
         converter._sanitizing = True
         converter._init_preprocessors()
-        path = notebooks[0]
+        path = os.path.join(folder, self.notebook_name)
         try:
             output, resources = converter.exporter.from_filename(path, resources=converter.init_single_notebook_resources(path))
         except Exception as error:  # nbgrader's commit will meet the same problem and report it
@@ -257,7 +263,7 @@ class Coordinator:
             return f"nbgrader could not autograde it: {type(error).__name__}: {error}"
         finally:
             RESULTS.pop((student, self.assignment, meta["notebook"]) if meta else None, None)
-            intake.NOTES.pop((student, self.assignment), None)
+            intake.forget(student, self.assignment)
         if self.feedback:
             try:
                 with contextlib.chdir(self.coursedir.root):

@@ -21,11 +21,12 @@ from nbgrader.nbgraderformat.common import BaseMetadataValidator
 from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells, SaveAutoGrades
 from traitlets import Float, Integer, Unicode
 
-from . import execution, intake, sandbox
+from . import execution, intake, nbgrader_adapter, sandbox
+from .course import REPORT_NAME
+from .text import one_line
 from .execution import grade_id_of as _grade_id
 from .judge import first_line
 
-REPORT_NAME = "grading_report.json"
 
 
 class RestoreReadOnlyCells(OverwriteCells):
@@ -83,14 +84,19 @@ class CheckCellMetadata(NbGraderPreprocessor):
         return nb, resources
 
 
-def course_directory(preprocessor):
-    """The CourseDirectory of the nbgrader converter running this preprocessor."""
+def converter_of(preprocessor):
+    """The nbgrader converter (Autograde, GenerateFeedback, ...) running this preprocessor."""
     node = preprocessor
     while node is not None:
         if getattr(node, "coursedir", None) is not None:
-            return node.coursedir
+            return node
         node = node.parent
     raise RuntimeError(f"{type(preprocessor).__name__} must run inside an nbgrader converter")
+
+
+def coursedir_of(preprocessor):
+    """The CourseDirectory of the nbgrader converter running this preprocessor."""
+    return converter_of(preprocessor).coursedir
 
 
 class JudgedExecute(NbGraderPreprocessor):
@@ -116,9 +122,40 @@ class JudgedExecute(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
         sources = trusted_sources(info["db_url"], info["notebook"], info["assignment"], self.setup_cell)
-        pool = execution.kernel_pool(master_folder(course_directory(self), info["assignment"]), self.settings())
-        resources["judge"] = execution.run_submission(nb, sources, pool)
+        pool = execution.kernel_pool(master_folder(coursedir_of(self), info["assignment"]), self.settings())
+        judge = resources["judge"] = execution.run_submission(nb, sources, pool)
+        verdicts = judge["verdicts"].values()
+        _PROGRESS.advance(nbgrader_adapter.batch_size(converter_of(self)), info["student"],
+                          sum(v["score"] for v in verdicts), sum(v["max_score"] for v in verdicts), judge["seconds"])
         return nb, resources
+
+
+class _Progress:
+    """One line per graded submission: where the batch is, the score, the time and what is left.
+
+    It goes to standard error, or to the file descriptor GRADER_PROGRESS_FD names (make demo sends
+    nbgrader's own log to a file and this line to the terminal).
+    """
+
+    def __init__(self):
+        self.done, self.total, self.seconds = 0, 0, 0.0
+
+    def advance(self, total, student, score, maximum, seconds):
+        if total != self.total:  # a new batch
+            self.done, self.total, self.seconds = 0, total, 0.0
+        self.done += 1
+        self.seconds += seconds or 0.0
+        left = (self.total - self.done) * self.seconds / self.done
+        line = (f"[{self.done:{len(str(self.total))}d}/{self.total}] {one_line(student, 30):<20} "
+                f"{score:g}/{maximum:g} in {seconds or 0:.1f} s" + (f", about {left:.0f} s left" if left >= 1 else ""))
+        descriptor = os.environ.get("GRADER_PROGRESS_FD")
+        try:
+            os.write(int(descriptor) if descriptor else 2, (line + "\n").encode("utf-8"))
+        except (OSError, ValueError):
+            pass
+
+
+_PROGRESS = _Progress()
 
 
 def trusted_sources(db_url, notebook_id, assignment, setup_cell="setup"):

@@ -2,8 +2,9 @@
 
     python -m grader.report --course-root .
 
-prints the score table and the batch summary (most frequent failure reasons, kernel problems,
-intake notes), and writes the summary to autograded/summary.json.
+prints the score table (each exercise, the raw total, the late penalty and the score after it, as
+nbgrader export computes it) and the batch summary (most frequent failure reasons, kernel
+problems, intake notes), and writes the summary to autograded/summary.json.
 """
 
 import argparse
@@ -14,24 +15,20 @@ import os
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from .course import ASSIGNMENT, EXERCISES, REPO_ROOT, exercise_of
-
-COURSE_ID = "gradient-checking"
-
-
-def default_db_url(course_root):
-    """The gradebook nbgrader uses: GRADEBOOK_URL if set (see nbgrader_config.py), else SQLite in the course root."""
-    return os.environ.get("GRADEBOOK_URL") or "sqlite:///" + os.path.join(os.path.abspath(course_root), "gradebook.db")
+from .course import (ASSIGNMENT, EXERCISES, REPO_ROOT, REPORT_NAME, assignment_folder, course_directory, exercise_of,
+                     step_folder)
+from .text import one_line
 
 
-def exercise_scores(db_url, notebook=ASSIGNMENT, assignment=ASSIGNMENT):
-    """Scores from the gradebook.
+def exercise_scores(coursedir, notebook=ASSIGNMENT, assignment=ASSIGNMENT):
+    """Scores from the gradebook, before any late penalty.
 
+    coursedir -- the course's CourseDirectory (its gradebook and course id)
     returns: dict student id -> dict exercise -> (score, max_score), for every student with a
-             submission; cells that still need a manual grade count as 0 and are named in a note
+             submission; cells that still need a manual grade count as 0
     """
     scores = {}
-    with Gradebook(db_url, COURSE_ID) as gradebook:
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
         for student in sorted(s.id for s in gradebook.students):
             try:
                 submission = gradebook.find_submission_notebook(notebook, assignment, student)
@@ -48,17 +45,34 @@ def exercise_scores(db_url, notebook=ASSIGNMENT, assignment=ASSIGNMENT):
     return scores
 
 
-def format_table(scores):
-    """A plain-text table: one row per student, one column per exercise, and the total."""
-    headers = ["student", *EXERCISES, "total"]
+def late_penalties(coursedir, assignment=ASSIGNMENT):
+    """The late penalty nbgrader stored for each student's submission (0.0 when on time). returns: dict"""
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
+        return {submission.student.id: float(submission.late_submission_penalty or 0.0)
+                for submission in gradebook.assignment_submissions(assignment)}
+
+
+def final_scores(scores, penalties):
+    """Each student's score after the late penalty, as nbgrader export computes it: dict student -> float"""
+    return {student: max(0.0, sum(score for score, _ in per.values()) - penalties.get(student, 0.0))
+            for student, per in scores.items()}
+
+
+def format_table(scores, penalties=None):
+    """A plain-text table: one row per student, one column per exercise, the total, the late
+    penalty and the score after it."""
+    penalties = penalties or {}
+    final = final_scores(scores, penalties)
+    headers = ["student", *EXERCISES, "total", "late", "score"]
     rows = []
     for student, per_exercise in scores.items():
         total = sum(score for score, _ in per_exercise.values())
         maximum = sum(max_score for _, max_score in per_exercise.values())
-        rows.append([student, *(f"{score:g}/{max_score:g}" for score, max_score in per_exercise.values()),
-                     f"{total:g}/{maximum:g}"])
+        late = f"-{penalties[student]:g}" if penalties.get(student) else ""
+        rows.append([one_line(student), *(f"{score:g}/{max_score:g}" for score, max_score in per_exercise.values()),
+                     f"{total:g}/{maximum:g}", late, f"{final[student]:g}/{maximum:g}"])
     widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers))]
-    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)) for row in [headers, *rows]]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [headers, *rows]]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
 
@@ -71,7 +85,8 @@ def batch_summary(course_root, assignment=ASSIGNMENT, top=10):
              [message, count]), "kernel_problems" and "notes" (student -> list)
     """
     reports = []
-    for path in sorted(glob.glob(os.path.join(course_root, "autograded", "*", assignment, "grading_report.json"))):
+    pattern = os.path.join(assignment_folder(course_root, "autograded", "*"), REPORT_NAME)
+    for path in sorted(glob.glob(pattern)):
         with open(path, encoding="utf-8") as handle:
             reports.append(json.load(handle))
     failures = collections.Counter(
@@ -93,33 +108,37 @@ def batch_summary(course_root, assignment=ASSIGNMENT, top=10):
 
 
 def format_summary(summary):
-    """The batch summary as plain text."""
+    """The batch summary as plain text (every message from a student's run stripped of control characters)."""
     lines = [f"{summary['submissions']} graded submissions, "
              f"{summary['seconds_per_submission']} s each on average (sandbox and judging included)"]
     if summary["seconds_per_step"]:
         lines.append("  of which: " + ", ".join(f"{step} {seconds} s" for step, seconds in summary["seconds_per_step"].items()))
     if summary["failures"]:
         lines.append("Most frequent failures:")
-        lines += [f"  {count:3d} x {message[:150]}" for message, count in summary["failures"]]
+        lines += [f"  {count:3d} x {one_line(message, 150)}" for message, count in summary["failures"]]
     for title, key in (("Kernel problems:", "kernel_problems"), ("Intake notes:", "notes")):
         if summary[key]:
             lines.append(title)
-            lines += [f"  {student}: {value}" for student, value in summary[key].items()]
+            lines += [f"  {one_line(student)}: {one_line(value if isinstance(value, str) else '; '.join(value), 400)}"
+                      for student, value in summary[key].items()]
     return "\n".join(lines)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--course-root", default=REPO_ROOT)
-    parser.add_argument("--db-url", default=None, help="gradebook URL (default: the course's SQLite file)")
+    parser.add_argument("--brief", action="store_true", help="the table only, and where the summary is")
     args = parser.parse_args()
-    print(format_table(exercise_scores(args.db_url or default_db_url(args.course_root))))
+    coursedir = course_directory(os.path.abspath(args.course_root))
+    print(format_table(exercise_scores(coursedir), late_penalties(coursedir)))
     summary = batch_summary(args.course_root)
     if summary["submissions"]:
-        with open(os.path.join(args.course_root, "autograded", "summary.json"), "w", encoding="utf-8") as handle:
+        path = os.path.join(step_folder(coursedir, "autograded"), "summary.json")
+        with open(path, "w", encoding="utf-8") as handle:
             json.dump(summary, handle, indent=1)
         print()
-        print(format_summary(summary))
+        print(f"Reasons, kernel problems and intake notes: {os.path.relpath(path)} (or python -m grader.report)"
+              if args.brief else format_summary(summary))
 
 
 if __name__ == "__main__":

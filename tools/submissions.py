@@ -21,8 +21,10 @@ For robustness cases:
   ``nest``, ``no-notebook``) or the folder (``link``, ``hardlink``, ``fifo``, ``device``,
   ``big-file``, ``many-files``, ``odd-name``, ``timestamp``, ``link-folder``); see the functions
   below for their arguments;
-- ``# submitted-at: <UTC time>`` sets the submission time (default: on time);
-- ``# expect-note:`` and ``# expect-kernel:`` give text the grading report must hold.
+- ``# submitted-at: <UTC time>`` sets the submission time (default: on time), and
+  ``# expect-late: <points>`` the late penalty it should cost;
+- ``# expect-note:`` and ``# expect-kernel:`` give text the grading report must hold, and
+  ``# expect-no-note:`` text it must not.
 
     python -m tools.submissions sample-class --course-root .
 """
@@ -67,6 +69,8 @@ class Submission:
     expected_kernel: str = ""
     new_cells: list = field(default_factory=list)  # (after which cell, "code" or "markdown", source)
     submitted_at: str = SUBMITTED_AT
+    expected_penalty: float = 0.0  # the late penalty, in points
+    unexpected_notes: list = field(default_factory=list)  # text the grading report must not hold
 
 
 def parse_submission(path):
@@ -84,6 +88,10 @@ def parse_submission(path):
             submission.mutations.append(line.split(":", 1)[1].split())
         elif line.startswith("# expect-note:"):
             submission.expected_notes.append(line.split(":", 1)[1].strip())
+        elif line.startswith("# expect-late:"):
+            submission.expected_penalty = float(line.split(":", 1)[1])
+        elif line.startswith("# expect-no-note:"):
+            submission.unexpected_notes.append(line.split(":", 1)[1].strip())
         elif line.startswith("# submitted-at:"):
             submission.submitted_at = line.split(":", 1)[1].strip()
         elif line.startswith("# expect-kernel:"):

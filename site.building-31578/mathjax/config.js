@@ -1,0 +1,3 @@
+window.MathJax = {tex: {inlineMath: [['$', '$'], ['\\(', '\\)']],
+  displayMath: [['$$', '$$'], ['\\[', '\\]']], processEscapes: true, processEnvironments: true,
+  tags: 'ams'}, svg: {fontCache: 'global'}};
