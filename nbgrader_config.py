@@ -11,7 +11,7 @@ import warnings
 COURSE_ROOT = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, COURSE_ROOT)  # the trusted `grader` package
 
-from grader import intake  # noqa: E402
+from grader import intake, preprocessors  # noqa: E402
 
 c = get_config()  # noqa: F821 -- provided by nbgrader when it loads this file
 
@@ -52,7 +52,9 @@ c.JudgedExecute.test_budget = 60        # seconds all calls from the hidden test
 # Folders without a notebook are graded too, as blank.
 c.Autograde.pre_convert_hook = intake.prepare_submission
 c.Autograde.exporter_class = "grader.intake.IntakeExporter"
-intake.grade_every_submission()  # nbgrader itself would skip a folder without a notebook
+# Before each batch: refuse at once if no sandbox can be made, and grade every submission folder,
+# even one without a notebook, which nbgrader itself would skip.
+preprocessors.prepare_batches()
 c.CourseDirectory.ignore = intake.NEVER_COPIED  # the grading report is the grader's, never a student's
 # Student cells run in a bubblewrap sandbox, graded cells are judged in this process from the
 # gradebook's copy, and only the judge's verdicts reach the gradebook (grader/preprocessors.py).

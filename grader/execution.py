@@ -9,6 +9,7 @@ import atexit
 import compileall
 import functools
 import os
+import resource
 import shutil
 import tempfile
 import threading
@@ -231,7 +232,7 @@ def run_submission(nb, sources, pool):
     sources -- TrustedSources from the gradebook
     pool -- the KernelPool to take this submission's fresh kernel from
     returns: the judge's record, a dict with verdicts (grade_id -> verdict), kernel (problem or
-             None), seconds and timings (seconds per step in TIMING_STEPS)
+             None), seconds, timings (seconds per step in TIMING_STEPS) and grader_peak_mib
     """
     started = time.time()
     judge = {"verdicts": {}, "kernel": None}
@@ -261,6 +262,8 @@ def run_submission(nb, sources, pool):
         pool.give_back(prepared)
     judge["seconds"] = round(time.time() - started, 3)
     judge["timings"] = {step: round(seconds, 3) for step, seconds in timings.items()}
+    # the peak resident memory of the process that talked to the kernel, so far
+    judge["grader_peak_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return judge
 
 

@@ -139,8 +139,9 @@ def _refusal(entry, depth, totals):
 def _vet(folder, quarantine, record, depth=0, totals=None):
     """Move aside every entry under folder that may not be graded (see the module docstring)."""
     totals = [0, 0] if totals is None else totals
-    with os.scandir(folder) as entries:
-        listing = sorted(entries, key=lambda entry: entry.name)
+    with os.scandir(folder) as entries:  # notebooks and the timestamp first: junk never crowds them out
+        listing = sorted(entries, key=lambda entry: (not entry.name.endswith(".ipynb") and entry.name != TIMESTAMP,
+                                                     entry.name))
     for entry in listing:
         if any(fnmatch.fnmatch(entry.name, pattern) for pattern in NEVER_COPIED):
             continue  # nbgrader never copies it, and nothing reads it
@@ -185,7 +186,7 @@ def vet_folder(folder, student, assignment):
     _vet(folder, quarantine, record)
     _vet_timestamp(folder, quarantine, record)
     if record.refused:
-        record.notes.append(f"not graded, and moved to {os.path.relpath(quarantine, os.path.dirname(refused_root))}: "
+        record.notes.append(f"not graded, and kept aside in {REFUSED_FOLDER}/{one_line(student)}/: "
                             + "; ".join(f"{path} ({reason})" for path, reason in record.refused))
     return record
 
@@ -371,7 +372,7 @@ def _release(assignment):
     with _LOCK:
         if assignment not in _RELEASES:
             raise RuntimeError(f"intake has not loaded the release of {assignment}: nbgrader_config.py "
-                               "must call intake.grade_every_submission()")
+                               "must call grader.preprocessors.prepare_batches()")
         return _RELEASES[assignment][2:]
 
 
@@ -406,7 +407,7 @@ class IntakeExporter(NotebookExporter):
     """nbgrader's notebook exporter for autograde, reading submissions through intake.
 
     Set as ``Autograde.exporter_class``. In the sanitize step, reading a submission's notebook path
-    (<folder>/<release notebook name>, see ``grade_every_submission``) gives the laid-out notebook,
+    (<folder>/<release notebook name>, see ``preprocessors.prepare_batches``) gives the laid-out notebook,
     whether or not that file exists; every other path is read as nbconvert would.
     """
 
@@ -422,9 +423,3 @@ class IntakeExporter(NotebookExporter):
                                + "; ".join(record.notes if record else ["the pre-convert hook did not run"]))
         notebook = graded_notebook(record, _release(record.assignment)[1])
         return self.from_notebook_node(notebook, resources=resources, **kw)
-
-
-def grade_every_submission():
-    """Make nbgrader's autograde list every submission folder, each through the release notebook's
-    name, so that intake sees folders without a notebook too (nbgrader_config.py calls it once)."""
-    nbgrader_adapter.grade_every_folder(load_release)

@@ -21,6 +21,7 @@ MAX_IMAGE = 400_000        # base64 characters kept of one image
 MAX_CELL_OUTPUT = 60_000   # characters kept of all outputs of one cell
 MAX_MESSAGE_BYTES = 32 * 1024 ** 2  # a larger message from the kernel is dropped unread, by ZeroMQ
 REPLY_GRACE = 5.0          # seconds to wait for a reply once the kernel is idle again
+SEND_TIMEOUT_MS = 10_000   # a request the kernel's side does not take within this is an error
 KEPT_IMAGE_TYPES = ("image/png", "image/jpeg")  # raster only: an SVG can carry script
 BASE64 = re.compile(r"^[A-Za-z0-9+/=\s]*$")
 
@@ -71,18 +72,33 @@ class SandboxedKernel:
                                         stdout=self.log_file, stderr=self.log_file,
                                         start_new_session=True)
         # Every message from the kernel is bounded before jupyter_client parses it: ZeroMQ drops a
-        # larger one and reconnects, so a hostile kernel cannot make this process parse 100 MB.
+        # larger one and its connection, so a hostile kernel cannot make this process parse 100 MB.
+        # No send waits for ever on a connection that is gone.
         self.max_message_bytes = MAX_MESSAGE_BYTES
         self.context = zmq.Context()
         self.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
-        self.client = BlockingKernelClient(connection_file=connection_file, context=self.context)
-        self.client.load_connection_file()
-        self.client.start_channels()
+        self.context.setsockopt(zmq.SNDTIMEO, SEND_TIMEOUT_MS)
+        self.connection_file = connection_file
+        self.client = self._connect()
         try:
             self._wait_until_ready(startup_timeout)
         except KernelDied:
             self.shutdown()
             raise
+
+    def _connect(self):
+        """A client with its own session (so its sockets have fresh identities), channels started."""
+        client = BlockingKernelClient(connection_file=self.connection_file, context=self.context)
+        client.load_connection_file()
+        client.start_channels()
+        return client
+
+    def _reconnect(self):
+        """After a message too large was dropped with its connection: connect again, with new
+        identities (the kernel's router would refuse the old one while it still counts it as connected)."""
+        self.client.stop_channels()
+        self.client = self._connect()
+        self._wait_until_ready(timeout=30)
 
     def _wait_until_ready(self, timeout):
         """Wait until the kernel answers kernel_info and its output channel delivers.
@@ -129,8 +145,12 @@ class SandboxedKernel:
         """
         if not self.alive:
             raise KernelDied("the kernel had already stopped")
-        msg_id = self.client.execute(code, store_history=store_history, allow_stdin=False,
-                                     user_expressions=user_expressions or {})
+        try:
+            msg_id = self.client.execute(code, store_history=store_history, allow_stdin=False,
+                                         user_expressions=user_expressions or {})
+        except zmq.Again:
+            self.kill()
+            raise KernelDied("the kernel stopped taking requests") from None
         deadline = time.monotonic() + timeout
         outputs, size, interrupted, idle = [], 0, False, False
         while not idle:
@@ -161,6 +181,8 @@ class SandboxedKernel:
                 size += len(json.dumps(output))
                 outputs.append(output)
         reply = self._reply(msg_id, deadline=time.monotonic() + REPLY_GRACE)
+        if reply is None:
+            self._reconnect()
         return outputs, reply
 
     def _reply(self, msg_id, deadline):
@@ -206,7 +228,10 @@ class SandboxedKernel:
 
     def _interrupt(self):
         message = self.client.session.msg("interrupt_request", {})
-        self.client.control_channel.send(message)
+        try:
+            self.client.control_channel.send(message)
+        except zmq.Again:
+            pass  # the kernel is killed if it does not stop
 
     def _exit_reason(self):
         self.process.poll()

@@ -87,6 +87,15 @@ def defined_functions(source):
     return {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
 
 
+def _parsed_functions(source):
+    """The functions a markdown or raw cell defines if its whole text is Python (a retyped code cell)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    return {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
 def _normalised(source):
     return "\n".join(line.rstrip() for line in source.strip().splitlines())
 
@@ -114,7 +123,7 @@ class _Skeleton:
             if cell.get("id"):
                 self.by_id.setdefault(cell["id"], index)
             if is_read_only(cell):
-                self.by_content.setdefault((cell.cell_type, _normalised(cell.source)), index)
+                self.by_content.setdefault(_normalised(cell.source), index)
             else:
                 self.stubs[index] = _normalised(cell.source)
                 if cell.cell_type == "code":
@@ -134,13 +143,13 @@ class _Skeleton:
             return self.by_grade_id[grade_id], "grade_id"
         if cell.cell_id in self.by_id:
             return self.by_id[cell.cell_id], "id"
-        key = (cell.cell_type, _normalised(cell.source))
+        key = _normalised(cell.source)
         if key in self.by_content:
             return self.by_content[key], "content"
-        if cell.cell_type == "code":
-            targets = sorted(self.by_function[name] for name in defined_functions(cell.source) if name in self.by_function)
-            if targets:
-                return targets[0], "function"
+        functions = defined_functions(cell.source) if cell.cell_type == "code" else _parsed_functions(cell.source)
+        targets = sorted(self.by_function[name] for name in functions if name in self.by_function)
+        if targets:
+            return targets[0], "function"
         return None, None
 
 

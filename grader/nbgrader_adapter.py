@@ -39,7 +39,7 @@ def submission_folders(coursedir):
     return sorted(path for path in glob.glob(pattern) if os.path.isdir(path) or os.path.islink(path))
 
 
-def grade_every_folder(notebook_name_of):
+def grade_every_folder(notebook_name_of, before_batch=None):
     """Make nbgrader's Autograde converter grade every submission folder, notebook or not.
 
     nbgrader's own listing (``BaseConverter.init_notebooks``) maps each folder to the notebooks
@@ -47,13 +47,21 @@ def grade_every_folder(notebook_name_of):
     missing from the gradebook; and it fails outright when one student asked for (``--student``)
     has none. Here every folder maps to <folder>/<notebook_name_of(coursedir, assignment)>,
     whether or not that file exists, so that renamed, missing and extra notebooks all go through
-    intake (see intake.py). Installed once, by nbgrader_config.py.
+    intake (see intake.py). before_batch(coursedir), if given, runs first: an exception there
+    stops the whole batch at once, with its message, before any student. Installed once, by
+    nbgrader_config.py.
     """
     from nbgrader.converters import Autograde
     from nbgrader.converters.base import NbGraderException
 
     def init_notebooks(converter):
         coursedir = converter.coursedir
+        if before_batch is not None:
+            try:
+                before_batch(coursedir)
+            except Exception as error:
+                converter.log.error("%s", error)
+                raise NbGraderException(str(error)) from None
         converter.notebooks = []
         converter.assignments = {
             folder: [os.path.join(folder, notebook_name_of(coursedir, os.path.basename(folder)))]

@@ -158,6 +158,13 @@ class _Progress:
 _PROGRESS = _Progress()
 
 
+def prepare_batches():
+    """Before every nbgrader autograde batch (nbgrader_config.py calls this once): refuse at once,
+    with one clear message, when no sandbox can be made, and list every submission folder, with
+    or without a notebook, for intake (intake.load_release names their notebook)."""
+    nbgrader_adapter.grade_every_folder(intake.load_release, before_batch=lambda coursedir: sandbox.check_sandbox())
+
+
 def trusted_sources(db_url, notebook_id, assignment, setup_cell="setup"):
     """Graded cells' sources and the setup cell's, from the gradebook. returns: execution.TrustedSources"""
     with Gradebook(db_url) as gradebook:
@@ -211,6 +218,7 @@ class SaveJudgedGrades(SaveAutoGrades):
             "kernel_problem": judge.get("kernel"), "seconds": judge.get("seconds"),
             "timings": judge.get("timings", {}),
             "fingerprint": judge.get("fingerprint"),  # set by the parallel grader, to skip unchanged work
+            "grader_peak_mib": judge.get("grader_peak_mib"),  # hostile replies must not raise it
             "notes": intake.notes_for(info["student"], info["assignment"]),  # from intake only, never the notebook
             "checks": checks,
         }

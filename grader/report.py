@@ -124,12 +124,31 @@ def format_summary(summary):
     return "\n".join(lines)
 
 
+def format_student(report):
+    """One student's grading report as plain text: every check, the notes and any kernel problem."""
+    lines = [f"{one_line(report['student'])}: {report['score']:g}/{report['max_score']:g}"]
+    for check in report["checks"]:
+        mark = "passed" if check["passed"] else "FAILED"
+        lines.append(f"  {mark} {check['grade_id']} ({check['score']:g}/{check['max_score']:g})"
+                     + ("" if check["passed"] else f": {one_line(check['message'], 300)}"))
+    if report.get("kernel_problem"):
+        lines.append(f"  kernel problem: {one_line(report['kernel_problem'], 300)}")
+    lines += [f"  note: {one_line(note)}" for note in report.get("notes", [])]
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--course-root", default=REPO_ROOT)
     parser.add_argument("--brief", action="store_true", help="the table only, and where the summary is")
+    parser.add_argument("--student", help="every check, note and problem of this one student")
     args = parser.parse_args()
     coursedir = course_directory(os.path.abspath(args.course_root))
+    if args.student:
+        with open(os.path.join(assignment_folder(coursedir, "autograded", args.student), REPORT_NAME),
+                  encoding="utf-8") as handle:
+            print(format_student(json.load(handle)))
+        return
     print(format_table(exercise_scores(coursedir), late_penalties(coursedir)))
     summary = batch_summary(args.course_root)
     if summary["submissions"]:

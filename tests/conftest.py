@@ -1,15 +1,20 @@
-"""Shared fixtures: one temporary course, generated and autograded once per test session.
+"""Shared fixtures: a template course made once per session, and one batch graded once for all tests.
 
-The course is a copy of source/ in a temporary root. nbgrader runs there with this repository's
-nbgrader_config.py (the root is overridden on the command line), exactly as an instructor would.
+A course is a copy of source/ in a temporary root with its release generated. nbgrader runs there
+with this repository's nbgrader_config.py (the root is given on the command line), exactly as an
+instructor would. Every port is a free one and every path a fresh temporary one, so two test runs
+can share a machine.
 """
 
+import atexit
 import hashlib
 import http.server
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 
 import pytest
@@ -18,21 +23,40 @@ from nbgrader.api import Gradebook
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
+from grader.course import ASSIGNMENT, course_directory, notebook_path  # noqa: E402
+from grader.report import exercise_scores, late_penalties  # noqa: E402
 from tools import submissions  # noqa: E402
-from grader.course import ASSIGNMENT  # noqa: E402
-from grader.report import COURSE_ID, default_db_url, exercise_scores  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
+BATCH_LIMITS = ("--JudgedExecute.cell_timeout=10", "--JudgedExecute.test_budget=10")  # hostile cases wait less
 
 
-def run_nbgrader(course_root, *args, env=None, check=True):
+def pytest_collection_modifyitems(items):
+    """Tests that grade, run notebooks or start servers are `slow`; make test-quick leaves them out."""
+    slow_fixtures = {"graded_course", "graded_subset", "site", "jupyter_lab", "formgrader", "exchange_course"}
+    for item in items:
+        if slow_fixtures & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_nbgrader(course_root, *args, env=None, check=True, user=None):
     """Run one nbgrader command on a course root, from the repository (so its config applies).
 
     env -- extra environment variables, such as GRADEBOOK_URL
+    user -- run as this unprivileged uid (setpriv), with HOME set to the course root
     returns: CompletedProcess with text stdout and stderr; raises if nbgrader exits non-zero and check
     """
     env = {**os.environ, "PATH": BIN + os.pathsep + os.environ.get("PATH", ""), **(env or {})}
     command = [os.path.join(BIN, "nbgrader"), *args, f"--CourseDirectory.root={course_root}"]
+    if user is not None:
+        command = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *command]
+        env["HOME"] = course_root
     result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr[-4000:]}")
@@ -42,17 +66,19 @@ def run_nbgrader(course_root, *args, env=None, check=True):
 def gradebook_rows(db_url, students=None):
     """What the gradebook holds about submissions, without its random row ids.
 
-    returns: dict (student, "timestamp") -> submission time, and (student, cell) -> (auto_score,
-             manual_score, extra_credit, max_score, needs_manual_grade) for every graded cell, and
-             (student, cell, "comment") -> (auto_comment, manual_comment); students -- None for all
+    returns: dict (student, "timestamp") -> submission time, (student, "late") -> penalty, and
+             (student, cell) -> (auto_score, manual_score, extra_credit, max_score, needs_manual_grade)
+             for every graded cell, and (student, cell, "comment") -> (auto_comment, manual_comment);
+             students -- None for all
     """
     rows = {}
-    with Gradebook(db_url, COURSE_ID) as gradebook:
+    with Gradebook(db_url, course_directory().course_id) as gradebook:
         for submission in gradebook.assignment_submissions(ASSIGNMENT):
             student = submission.student.id
             if students is not None and student not in students:
                 continue
             rows[(student, "timestamp")] = submission.timestamp
+            rows[(student, "late")] = submission.late_submission_penalty
             for notebook in submission.notebooks:
                 for grade in notebook.grades:
                     rows[(student, grade.name)] = (grade.auto_score, grade.manual_score, grade.extra_credit,
@@ -62,28 +88,64 @@ def gradebook_rows(db_url, students=None):
     return rows
 
 
+_TEMPLATE = []
+
+
+def _template_course():
+    """A course made once per session: source/ copied and its release and gradebook generated."""
+    if not _TEMPLATE:
+        root = tempfile.mkdtemp(prefix="gc-template-course-")
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        shutil.copytree(os.path.join(REPO_ROOT, "source"), os.path.join(root, "source"),
+                        ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+        run_nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
+        _TEMPLATE.append(root)
+    return _TEMPLATE[0]
+
+
 def make_course(root):
-    """A fresh course root holding a copy of source/ and the generated release/."""
-    shutil.copytree(os.path.join(REPO_ROOT, "source"), os.path.join(root, "source"),
-                    ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
-    run_nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
+    """A fresh course root: a copy of the template course (source/, release/ and the gradebook)."""
+    shutil.copytree(_template_course(), root, dirs_exist_ok=True)
+    os.chmod(root, 0o755)
     return root
 
 
-CANARY = "/tmp/gc-adversarial-canary.txt"
-TRAP_PORT = 47613  # adversarial submissions try to reach this loopback port
+def write_cases(root, cases, substitutions=None):
+    """Write submissions into a course's submitted/ (sample class first: hostile cases link to alice)."""
+    names = [case.name for case in cases]
+    assert len(names) == len(set(names)), "cases must not share a name"
+    for case in sorted(cases, key=lambda case: (case.name.startswith("adv_"), case.name)):
+        submissions.write_submission(case, root, release_root=root, substitutions=substitutions)
 
 
-def snapshot(root, folders=("source", "release", "submitted")):
-    """sha256 of every file under the given folders of a course root: dict path -> digest."""
+def scores_of(root):
+    """Per-student, per-exercise scores and late penalties from a course's gradebook."""
+    coursedir = course_directory(root)
+    return exercise_scores(coursedir), late_penalties(coursedir)
+
+
+def snapshot(root, folders=("source", "release", "submitted"), files=()):
+    """sha256 of every file under the given folders of a course root, and of the given files.
+
+    returns: dict path -> digest (links as "link -> target", never followed)
+    """
     digests = {}
-    for folder in folders:
-        for directory, _, files in os.walk(os.path.join(root, folder)):
-            for name in files:
-                path = os.path.join(directory, name)
-                with open(path, "rb") as handle:
-                    digests[os.path.relpath(path, root)] = hashlib.sha256(handle.read()).hexdigest()
+    paths = [os.path.join(directory, name) for folder in folders
+             for directory, subfolders, names in os.walk(os.path.join(root, folder)) for name in names + subfolders]
+    for path in paths + list(files):
+        if os.path.islink(path):
+            digests[os.path.relpath(path, root)] = "link -> " + os.readlink(path)
+        elif os.path.isfile(path):
+            with open(path, "rb") as handle:
+                digests[os.path.relpath(path, root)] = hashlib.sha256(handle.read()).hexdigest()
     return digests
+
+
+def gradebook_sources(coursedir):
+    """The gradebook's master copy of the assignment: every source cell's name, type and source."""
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
+        notebook = gradebook.find_notebook(ASSIGNMENT, ASSIGNMENT)
+        return {cell.name: (cell.cell_type, cell.source, cell.checksum) for cell in notebook.source_cells}
 
 
 class _Trap(http.server.BaseHTTPRequestHandler):
@@ -103,37 +165,51 @@ def graded_course(tmp_path_factory):
     """The sample class, the corpus and the adversarial cases, autograded together in one fresh course.
 
     returns: dict with "root", "submissions" (name -> Submission), "scores" (name -> exercise ->
-             (score, max_score)) read from the gradebook, "before" and "after" (snapshots of
-             source/, release/ and submitted/), "trap_requests" (what reached the loopback trap)
-             and "canary" (the host file adversarial code tries to overwrite, after grading)
+             (score, max_score)) and "penalties" (name -> late penalty) read from the gradebook,
+             "before" and "after" (snapshots of source/, release/, submitted/ and the configuration),
+             "sources_before"/"sources_after" (the gradebook's master cells), "trap_requests" (what
+             reached the loopback trap), "canary" (the host file adversarial code tries to
+             overwrite, after grading) and "autograde" (nbgrader's CompletedProcess)
     """
     root = make_course(str(tmp_path_factory.mktemp("course")))
+    canary = str(tmp_path_factory.mktemp("host") / "canary.txt")
+    with open(canary, "w") as handle:
+        handle.write("untouched")
+    trap = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Trap)
     cases = []
     for directory in (submissions.SAMPLE_CLASS_DIR, submissions.CORPUS_DIR, submissions.ADVERSARIAL_DIR):
         cases += submissions.read_directory(directory)
-    names = [case.name for case in cases]
-    assert len(names) == len(set(names)), "sample class, corpus and adversarial cases must not share a name"
-    for case in cases:
-        submissions.write_submission(case, root, release_root=root)
-    with open(CANARY, "w") as handle:
-        handle.write("untouched")
-    trap = http.server.ThreadingHTTPServer(("127.0.0.1", TRAP_PORT), _Trap)
+    write_cases(root, cases, {"TRAP_PORT": str(trap.server_address[1]), "CANARY_PATH": canary})
+    config = os.path.join(REPO_ROOT, "nbgrader_config.py")
+    before = snapshot(root, files=[config])
+    sources_before = gradebook_sources(course_directory(root))
     threading.Thread(target=trap.serve_forever, daemon=True).start()
-    before = snapshot(root)
     try:
-        run_nbgrader(root, "autograde", ASSIGNMENT, "--force", "--JudgedExecute.cell_timeout=10")
+        autograde = run_nbgrader(root, "autograde", ASSIGNMENT, "--force", *BATCH_LIMITS)
     finally:
         trap.shutdown()
         trap.server_close()
-    after = snapshot(root)
-    with open(CANARY) as handle:
-        canary = handle.read()
+    after = snapshot(root, files=[config])
+    with open(canary) as handle:
+        canary_text = handle.read()
     run_nbgrader(root, "generate_feedback", ASSIGNMENT, "--force")
     run_nbgrader(root, "export", f"--to={os.path.join(root, 'grades.csv')}")
+    scores, penalties = scores_of(root)
     return {
-        "root": root,
-        "submissions": {case.name: case for case in cases},
-        "scores": exercise_scores(default_db_url(root)),
-        "before": before, "after": after,
-        "trap_requests": list(_Trap.requests), "canary": canary,
+        "root": root, "submissions": {case.name: case for case in cases}, "scores": scores, "penalties": penalties,
+        "before": before, "after": after, "sources_before": sources_before,
+        "sources_after": gradebook_sources(course_directory(root)),
+        "trap_requests": list(_Trap.requests), "canary": canary_text, "autograde": autograde,
     }
+
+
+def report_of(root, student):
+    import json
+    from grader.course import REPORT_NAME, assignment_folder
+    with open(os.path.join(assignment_folder(root, "autograded", student), REPORT_NAME), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def notebook_text(root, step, student):
+    with open(notebook_path(root, step, student), encoding="utf-8") as handle:
+        return handle.read()

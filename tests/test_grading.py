@@ -7,12 +7,15 @@ is what submitted/ holds.
 
 import glob
 import os
+import re
 
+import nbformat
 import pytest
 
-from tools import submissions
-from grader.course import EXERCISES
+from grader.course import EXERCISES, assignment_folder, notebook_path
+from grader.report import final_scores
 from grader.site import read_grades_csv
+from tools import submissions
 
 CASES = [case.name for case in submissions.read_directory(submissions.SAMPLE_CLASS_DIR)]
 CASES += [case.name for case in submissions.read_directory(submissions.CORPUS_DIR)]
@@ -24,6 +27,7 @@ def test_scores_match_expectations(graded_course, name):
     expected = submissions.expected_scores(case, graded_course["root"])
     actual = {exercise: score for exercise, (score, _) in graded_course["scores"][name].items()}
     assert actual == expected, f"{name} ({case.description}): got {actual}, expected {expected}"
+    assert graded_course["penalties"].get(name, 0.0) == case.expected_penalty, name
 
 
 def test_every_corpus_case_says_what_it_tests():
@@ -36,32 +40,59 @@ def test_every_corpus_case_says_what_it_tests():
 
 def test_correct_answers_written_differently_get_full_marks(graded_course):
     full = submissions.expected_scores(submissions.Submission(name="full", description=""))
-    correct = [name for name in CASES if name.startswith("ok_") or name in ("alice", "gita")]
+    correct = [name for name in CASES if name.startswith("ok_") or name in ("alice", "gita", "hana")]
     assert correct
     for name in correct:
         assert {e: s for e, (s, _) in graded_course["scores"][name].items()} == full, name
 
 
-def test_grades_csv_matches_gradebook(graded_course):
+def test_grades_csv_holds_the_score_after_the_late_penalty(graded_course):
     rows = read_grades_csv(os.path.join(graded_course["root"], "grades.csv"))
-    for name, per_exercise in graded_course["scores"].items():
-        assert rows[name] == pytest.approx(sum(score for score, _ in per_exercise.values())), name
+    final = final_scores(graded_course["scores"], graded_course["penalties"])
+    assert rows == pytest.approx(final)
+    assert rows["hana"] == 40.0 and final["hana"] == 40.0  # 50 points, 2 started days late: -20 %
+
+
+def hidden_test_lines():
+    """Every line of code in the master notebook's hidden test regions: what feedback must never show."""
+    source = nbformat.read(notebook_path(submissions.REPO_ROOT, "source"), as_version=4)
+    lines = set()
+    for cell in source.cells:
+        for region in re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, re.S):
+            lines |= {line.strip() for line in region.splitlines()
+                      if len(line.strip()) > 20 and not line.strip().startswith(("#", '"', "f\"", ")"))}
+    return lines
 
 
 def test_feedback_holds_no_hidden_tests(graded_course):
-    pages = glob.glob(os.path.join(graded_course["root"], "feedback", "*", "*", "*.html"))
+    secrets = hidden_test_lines()
+    assert len(secrets) > 20
+    pages = glob.glob(os.path.join(assignment_folder(graded_course["root"], "feedback", "*"), "*.html"))
     assert len(pages) == len(graded_course["submissions"])
     for page in pages:
         with open(page, encoding="utf-8") as handle:
-            html = handle.read()
-        for secret in ("BEGIN HIDDEN TESTS", "_cubic_cost", "_largest_entry", "parameters_before", "wrong_vector"):
-            assert secret not in html, f"{page} shows {secret!r}"
-        assert "hidden tests ran here" in html
+            text = handle.read()
+        shown = [secret for secret in secrets if secret in text]
+        assert not shown, f"{page} shows hidden test code: {shown[:3]}"
+        assert "hidden tests ran here" in text
 
 
 def test_feedback_explains_failures_with_a_hint(graded_course):
-    page = glob.glob(os.path.join(graded_course["root"], "feedback", "dana", "*", "*.html"))[0]
+    page = os.path.join(assignment_folder(graded_course["root"], "feedback", "dana"), "gradient_checking.html")
     with open(page, encoding="utf-8") as handle:
-        html = handle.read()
-    assert "did you compare gradapprox with itself?" in html
-    assert EXERCISES[2] in html
+        text = handle.read()
+    assert "did you compare gradapprox with itself?" in text
+    assert EXERCISES[2] in text
+
+
+def test_feedback_shows_the_late_penalty(graded_course):
+    page = os.path.join(assignment_folder(graded_course["root"], "feedback", "hana"), "gradient_checking.html")
+    with open(page, encoding="utf-8") as handle:
+        text = handle.read()
+    assert "Late submission penalty" in text and "40.0 / 50.0" in text
+
+
+def test_a_blank_stub_says_it_is_not_written_yet(graded_course):
+    from conftest import report_of
+    messages = [check["message"] for check in report_of(graded_course["root"], "bilal")["checks"]]
+    assert all("not written yet" in message and not message.rstrip().endswith(":") for message in messages), messages

@@ -1,11 +1,10 @@
 """The student's flow in real JupyterLab, in headless Chromium: type the answers, run every cell,
-see the visible tests pass, save, and autograde the saved file. Once with every exercise answered,
-once with Exercise 3 left blank."""
+see the visible tests pass, click nbgrader's Validate button, save, and autograde the saved file.
+Once with every exercise answered, once with Exercise 3 left blank."""
 
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -13,20 +12,15 @@ import urllib.request
 import nbformat
 import pytest
 
+pytestmark = pytest.mark.browser
+
 from browser import chromium, require_browser, watched_page
-from conftest import BIN, make_course, run_nbgrader
+from conftest import BIN, free_port, make_course, run_nbgrader, scores_of
 from grader.course import ASSIGNMENT, EXERCISES, NOTEBOOK, REPO_ROOT
-from grader.report import default_db_url, exercise_scores
 from tools.submissions import SUBMITTED_AT, solution_sources
 
 TOKEN = "gradient-checking-test-token"
 STUDENTS = {"typed_everything": EXERCISES, "left_gradient_check_blank": [e for e in EXERCISES if e != "gradient_check"]}
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +80,18 @@ def type_answers_and_save(page, url, answers):
     return "\n".join(page.locator(".jp-NotebookPanel:visible .jp-OutputArea").all_inner_texts())
 
 
+def validate(page):
+    """Click nbgrader's Validate button in the notebook's toolbar. returns: the text of its dialog"""
+    page.locator(".jp-NotebookPanel:visible .jp-Toolbar").get_by_text("Validate", exact=True).click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for(timeout=120_000)
+    page.wait_for_function("() => !document.querySelector('.jp-Dialog').innerText.includes('Validating')",
+                           timeout=120_000)
+    text = dialog.inner_text()
+    dialog.get_by_role("button").last.click()
+    return text
+
+
 def test_typed_answers_pass_the_visible_tests_and_autograde(jupyter_lab, tmp_path):
     solutions = solution_sources()
     shown = {}
@@ -95,13 +101,18 @@ def test_typed_answers_pass_the_visible_tests_and_autograde(jupyter_lab, tmp_pat
             shown[student] = type_answers_and_save(
                 page, f"{jupyter_lab['url']}/lab/workspaces/{student}/tree/{student}/{NOTEBOOK}",
                 {e: solutions[e] for e in answered})
+            shown[student + ":validate"] = validate(page)
             page.close()
-    for message in ("forward_propagation(2, 4) = 8 - correct.", "backward_propagation(3, 4) = 3 - correct.",
+    for message in ("forward_propagation passes the visible test", "backward_propagation passes the visible test",
                     "gradient_check passes the visible tests.", "gradient_check_n passes the visible tests."):
         assert message in shown["typed_everything"], message
     assert "Error" not in shown["typed_everything"]
     assert "gradient_check passes the visible tests." not in shown["left_gradient_check_blank"]
     assert "NotImplementedError" in shown["left_gradient_check_blank"]
+    assert "Success! Your notebook passes all the tests." in shown["typed_everything:validate"]
+    failed = shown["left_gradient_check_blank:validate"]
+    assert "VALIDATION FAILED" in failed and "gradient_check raised NotImplementedError" in failed
+    assert "gradient_check_n raised" not in failed
 
     course = make_course(str(tmp_path / "course"))
     for student in STUDENTS:
@@ -113,7 +124,7 @@ def test_typed_answers_pass_the_visible_tests_and_autograde(jupyter_lab, tmp_pat
         with open(os.path.join(folder, "timestamp.txt"), "w") as handle:
             handle.write(SUBMITTED_AT + "\n")
     run_nbgrader(course, "autograde", ASSIGNMENT, "--force")
-    scores = exercise_scores(default_db_url(course))
+    scores, _ = scores_of(course)
     assert all(score == full for score, full in scores["typed_everything"].values()), scores["typed_everything"]
     blank = scores["left_gradient_check_blank"]
     assert blank["gradient_check"][0] == 0

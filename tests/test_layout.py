@@ -58,6 +58,11 @@ def damaged(index, how):
         cell.pop("outputs", None), cell.pop("execution_count", None)
     elif how == "metadata stripped":
         cell["metadata"] = {}
+    elif how == "retyped and stripped":
+        cell["cell_type"] = "markdown" if cell["cell_type"] == "code" else "raw"
+        cell.pop("outputs", None), cell.pop("execution_count", None)
+        cell["metadata"] = {}
+        cell.pop("id")
     elif how == "id changed":
         cell["id"] = "something-else"
     elif how == "id and metadata stripped":
@@ -71,7 +76,7 @@ def damaged(index, how):
 
 
 DAMAGE = ["deleted", "moved to the end", "moved to the start", "duplicated", "retyped", "metadata stripped",
-          "id changed", "id and metadata stripped"]
+          "retyped and stripped", "id changed", "id and metadata stripped"]
 
 
 @pytest.mark.parametrize("how", DAMAGE)

@@ -43,8 +43,9 @@ def test_release_fails_all_its_tests():
     assert "Success! The notebook does not pass any tests." in output, output[-3000:]
 
 
-def test_committed_release_equals_a_fresh_generation(graded_course):
-    fresh = os.path.join(graded_course["root"], "release")
+def test_committed_release_equals_a_fresh_generation():
+    from conftest import _template_course
+    fresh = os.path.join(_template_course(), "release")
     committed = os.path.join(REPO_ROOT, "release")
     comparison = filecmp.dircmp(committed, fresh, ignore=["__pycache__"])
 
@@ -65,6 +66,20 @@ def test_committed_sample_class_is_built_from_the_current_release(tmp_path):
         expected = build_notebook(case)
         committed = nbformat.read(notebook_path(REPO_ROOT, "submitted", case.name), as_version=4)
         assert committed == expected, f"submitted/{case.name} is stale: run `make sample-class`"
+
+
+def test_the_release_holds_no_correct_backward_pass():
+    """Finding the planted bugs takes gradient checking, not a diff against a correct copy."""
+    body = "gradients[f\"db{layer}\"] = 1.0 / m * np.sum(dZ, axis=1, keepdims=True)"
+    relu = "np.int64(A_prev > 0)"
+    for directory, _, files in os.walk(os.path.join(REPO_ROOT, "release")):
+        for name in files:
+            with open(os.path.join(directory, name), encoding="utf-8", errors="replace") as handle:
+                text = handle.read()
+            assert body not in text and relu not in text, f"{name} holds the correct backward pass"
+    with open(os.path.join(REPO_ROOT, "grader", "reference.py"), encoding="utf-8") as handle:
+        reference = handle.read()
+    assert body in reference and relu in reference  # the probe matches the real answer key
 
 
 def test_release_holds_no_solution_hidden_test_or_reference():
@@ -139,7 +154,7 @@ def test_threshold_in_the_text_is_the_threshold_in_the_code():
     assert cell_by_id(SOURCE, "threshold").source.startswith("THRESHOLD = 1e-6 ")
     for grade_id, _, _ in graded_cells(SOURCE):
         cell = next(c for c in SOURCE.cells if c.metadata.nbgrader.get("grade_id") == grade_id)
-        assert re.findall(r"< (1e-\d+)", cell.source) in ([], ["1e-6"]), grade_id
+        assert set(re.findall(r"< (1e-\d+)", cell.source)) <= {"1e-6"}, grade_id
 
 
 def test_numbers_in_the_text_are_measured():
@@ -172,7 +187,7 @@ def test_release_runs_alone_with_a_correct_answer(tmp_path):
     notebook.cells.append(nbformat.v4.new_code_cell("import helpers; print(helpers.__file__)"))
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     NotebookClient(notebook, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(folder)}}, env=env).execute()
+                   resources={"metadata": {"path": str(folder)}}).execute(env=env)  # the kernel's environment
     errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors, errors[0]
     assert notebook.cells[-1].outputs[0].text.strip().startswith(str(folder))
@@ -185,8 +200,23 @@ def test_blank_release_runs_to_the_end_and_every_visible_test_fails(tmp_path):
     NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": os.path.dirname(notebook_path(REPO_ROOT, "release"))}}).execute()
     for name in EXERCISES:
-        outputs = cell_by_id(notebook, f"visible-tests-{name.replace('_', '-')}").outputs
-        assert any(o.output_type == "error" and o.ename == "NotImplementedError" for o in outputs), name
+        cell = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == f"test_{name}"
+                    or c.metadata.get("nbgrader", {}).get("grade_id", "").startswith(f"test_{name}__"))
+        assert any(o.output_type == "error" and "not written yet" in o.evalue for o in cell.outputs), name
     assert notebook.cells[-1].cell_type == "markdown"  # it ran to the end: the last code cell has outputs
     last_code = [c for c in notebook.cells if c.cell_type == "code"][-1]
     assert last_code.outputs
+
+
+def test_graded_cells_end_without_a_value():
+    """No test cell ends with a bare expression whose value would be shown: Validate would read a
+    number there as partial credit, and students would see a stray number."""
+    import ast
+    for cell in SOURCE.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            for part in (cell.source.split("### BEGIN HIDDEN TESTS")[0], cell.source):
+                last = ast.parse(part.replace("### BEGIN HIDDEN TESTS", "").replace("### END HIDDEN TESTS", "")).body[-1]
+                if isinstance(last, ast.Expr):
+                    function = last.value.func if isinstance(last.value, ast.Call) else None
+                    name = getattr(function, "id", getattr(function, "attr", None))
+                    assert name in ("print", "runs"), (cell.metadata.nbgrader.grade_id, ast.unparse(last)[:80])

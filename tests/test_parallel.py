@@ -1,13 +1,13 @@
 """The parallel grader (grader/parallel.py): the same results as plain `nbgrader autograde`, cell by
-cell, on a LocalCluster and on a real Dask cluster that loses a worker mid-run; re-runs skip
-unchanged submissions."""
+cell, on a representative subset of the shared batch (the sample class, kernels that crash, and the
+intake cases), on a LocalCluster and on a real Dask cluster that loses a worker mid-run; re-runs
+skip unchanged submissions, and regrade all when the late policy changes."""
 
 import glob
 import io
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 
@@ -15,21 +15,22 @@ import nbformat
 import psutil
 import pytest
 
-from conftest import BIN, REPO_ROOT, gradebook_rows, make_course
-from tools import submissions
-from grader.course import ASSIGNMENT
+from conftest import BATCH_LIMITS, BIN, REPO_ROOT, free_port, gradebook_rows, make_course, write_cases
+from grader.course import ASSIGNMENT, course_directory
 from grader.parallel import Progress
-from grader.report import default_db_url
 from grader.sandbox import SANDBOX_UIDS
+from tools import submissions
 
-SAME_LIMITS = "--JudgedExecute.cell_timeout=10"  # as graded_course uses
-VARYING_REPORT_KEYS = ("seconds", "timings", "fingerprint")
+VARYING_REPORT_KEYS = ("seconds", "timings", "fingerprint", "grader_peak_mib")
+SUBSET = ("adv_os_exit", "adv_segfault", "adv_renamed_notebook", "adv_invalid_json_truncated", "adv_duplicated_cells",
+          "adv_file_no_notebook", "adv_file_links_and_special_files", "adv_file_folder_links_to_source",
+          "adv_nb_stripped_moved_retyped", "adv_reply_large_or_deep")
 
 
 def run_parallel(course_root, *args, wait=True):
     """Start `python -m grader.parallel` on a course. returns: the Popen (stderr as text), or, with
     wait, (Popen, summary dict) once it has finished"""
-    command = [os.path.join(BIN, "python"), "-m", "grader.parallel", ASSIGNMENT, SAME_LIMITS,
+    command = [os.path.join(BIN, "python"), "-m", "grader.parallel", ASSIGNMENT, *BATCH_LIMITS,
                f"--CourseDirectory.root={course_root}", *args]
     env = {**os.environ, "PATH": BIN + os.pathsep + os.environ.get("PATH", "")}
     process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -48,8 +49,7 @@ def finished_summary(process):
 
 def course_with(tmp_path, cases):
     root = make_course(str(tmp_path / "course"))
-    for case in cases:
-        submissions.write_submission(case, root, release_root=root)
+    write_cases(root, cases)
     return root
 
 
@@ -71,9 +71,9 @@ def graded_cells(root, student):
 
 
 def assert_same_as_serial(serial_root, parallel_root, students):
-    serial_rows = gradebook_rows(default_db_url(serial_root), students)
-    assert len(serial_rows) >= 8 * len(students)
-    assert gradebook_rows(default_db_url(parallel_root), students) == serial_rows
+    serial_rows = gradebook_rows(course_directory(serial_root).db_url, students)
+    assert len(serial_rows) >= 9 * len(students)
+    assert gradebook_rows(course_directory(parallel_root).db_url, students) == serial_rows
     assert reports(parallel_root, students) == reports(serial_root, students)
     for student in students:
         assert graded_cells(parallel_root, student) == graded_cells(serial_root, student), student
@@ -82,41 +82,44 @@ def assert_same_as_serial(serial_root, parallel_root, students):
         assert listing[0] == listing[1], student
 
 
+def subset_cases(graded_course):
+    """The representative subset: the sample class, crashing kernels and the intake cases."""
+    names = sorted(case.name for case in submissions.read_directory(submissions.SAMPLE_CLASS_DIR)) + list(SUBSET)
+    return [graded_course["submissions"][name] for name in names]
+
+
 @pytest.fixture(scope="module")
 def parallel_course(graded_course, tmp_path_factory):
-    """graded_course's submissions (sample class, corpus, adversarial) graded again, on a LocalCluster."""
-    root = course_with(tmp_path_factory.mktemp("parallel"), graded_course["submissions"].values())
+    """The representative subset of graded_course's submissions graded again, on a LocalCluster."""
+    cases = subset_cases(graded_course)
+    root = course_with(tmp_path_factory.mktemp("parallel"), cases)
     _, summary = run_parallel(root, "--workers=2")
-    return {"root": root, "summary": summary}
+    return {"root": root, "summary": summary, "students": [case.name for case in cases]}
 
 
 def test_parallel_grades_equal_serial_grades_cell_by_cell(graded_course, parallel_course):
-    students = sorted(graded_course["submissions"])
+    students = parallel_course["students"]
     assert parallel_course["summary"]["graded"] == len(students) and not parallel_course["summary"]["failed"]
     assert_same_as_serial(graded_course["root"], parallel_course["root"], students)
 
 
-def test_a_rerun_grades_only_what_changed(graded_course, parallel_course):
-    root = parallel_course["root"]
+def test_a_rerun_grades_only_what_changed_and_all_when_the_late_policy_changes(parallel_course):
+    root, count = parallel_course["root"], len(parallel_course["students"])
     changed = submissions.parse_submission(os.path.join(submissions.SAMPLE_CLASS_DIR, "alice.py"))
     changed.name, changed.base = "bilal", "solution"  # bilal hands in alice's full-marks work
     submissions.write_submission(changed, root, release_root=root)
     _, summary = run_parallel(root, "--workers=1")
-    assert summary["graded"] == 1 and summary["unchanged"] == len(graded_course["submissions"]) - 1
-    assert summary["executions"] == 1
+    assert summary["graded"] == 1 and summary["unchanged"] == count - 1 and summary["executions"] == 1
     assert reports(root, ["bilal"])["bilal"]["score"] == 50
-
-
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    _, summary = run_parallel(root, "--workers=2", "--PerStartedDay.fraction_per_day=0.25")
+    assert summary["graded"] == count and summary["unchanged"] == 0
+    assert gradebook_rows(course_directory(root).db_url, ["hana"])[("hana", "late")] == 25.0  # 2 days x 25 % of 50
 
 
 @pytest.fixture
 def dask_cluster(tmp_path):
     """`dask scheduler` and two single-threaded `dask worker` processes (no nanny) on loopback."""
-    port = _free_port()
+    port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     env = {**os.environ, "PATH": BIN + os.pathsep + os.environ.get("PATH", "")}
     log = open(tmp_path / "cluster.log", "w")
@@ -147,8 +150,7 @@ def dask_cluster(tmp_path):
 
 
 def test_a_real_cluster_that_loses_a_worker_grades_everyone_once(graded_course, dask_cluster, tmp_path):
-    cases = [graded_course["submissions"][name] for name in sorted(graded_course["submissions"])
-             if not name.startswith("adv_")][:12]
+    cases = [graded_course["submissions"][name] for name in ("alice", "chen", "dana", "emeka", "gita", "hana")]
     root = course_with(tmp_path, cases)
     process = run_parallel(root, f"--scheduler={dask_cluster['address']}", "--feedback", wait=False)
     deadline = time.monotonic() + 300

@@ -60,6 +60,7 @@ class Sneaky(float):
     __hash__ = float.__hash__
 
 
+@pytest.mark.filterwarnings("ignore:the matrix subclass")
 @pytest.mark.parametrize("value, type_name", [
     (Sneaky(0.5), "Sneaky"),
     (np.array([1.0, "x"], dtype=object), "ndarray"),

@@ -9,6 +9,8 @@ import urllib.parse
 
 import pytest
 
+pytestmark = pytest.mark.browser
+
 from browser import chromium, require_browser, watched_page
 from grader.site import build_site, read_grades_csv
 

@@ -23,8 +23,8 @@ For robustness cases:
   below for their arguments;
 - ``# submitted-at: <UTC time>`` sets the submission time (default: on time), and
   ``# expect-late: <points>`` the late penalty it should cost;
-- ``# expect-note:`` and ``# expect-kernel:`` give text the grading report must hold, and
-  ``# expect-no-note:`` text it must not.
+- ``# expect-note:``, ``# expect-failure:`` and ``# expect-kernel:`` give text the grading report's
+  notes, failure messages and kernel problem must hold, and ``# expect-no-note:`` text it must not.
 
     python -m tools.submissions sample-class --course-root .
 """
@@ -33,6 +33,7 @@ import argparse
 import base64
 import copy
 import dataclasses
+import functools
 import itertools
 import os
 import json
@@ -71,6 +72,7 @@ class Submission:
     submitted_at: str = SUBMITTED_AT
     expected_penalty: float = 0.0  # the late penalty, in points
     unexpected_notes: list = field(default_factory=list)  # text the grading report must not hold
+    expected_failures: list = field(default_factory=list)  # text some failed check's message must hold
 
 
 def parse_submission(path):
@@ -90,6 +92,8 @@ def parse_submission(path):
             submission.expected_notes.append(line.split(":", 1)[1].strip())
         elif line.startswith("# expect-late:"):
             submission.expected_penalty = float(line.split(":", 1)[1])
+        elif line.startswith("# expect-failure:"):
+            submission.expected_failures.append(line.split(":", 1)[1].strip())
         elif line.startswith("# expect-no-note:"):
             submission.unexpected_notes.append(line.split(":", 1)[1].strip())
         elif line.startswith("# submitted-at:"):
@@ -176,6 +180,9 @@ def _notebook_mutation(notebook, what, arguments):
             cell.metadata = {}
             cell.pop("id", None)
         notebook.nbformat_minor = 4
+    elif what == "keep-only-answers":  # every read-only cell deleted
+        notebook.cells = [cell for cell in notebook.cells
+                          if not (cell.metadata.get("nbgrader", {}).get("locked") or cell.metadata.get("nbgrader", {}).get("grade"))]
     elif what == "change-ids":
         for number, cell in enumerate(notebook.cells):
             cell.id = f"renamed-{number}"
@@ -232,8 +239,11 @@ def _folder_mutation(folder, name, what, arguments, course_root):
         os.link(_course_file(course_root, arguments[1]), path)
     elif what == "fifo":
         os.mkfifo(path)
-    elif what == "device":  # a character device (root only): /dev/zero's numbers
-        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 5))
+    elif what == "device":  # a character device, /dev/zero's numbers (only root may make one: else a FIFO)
+        if os.geteuid() == 0:
+            os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 5))
+        else:
+            os.mkfifo(path)
     elif what == "big-file":  # big-file <name> <MB>
         with open(path, "wb") as handle:
             handle.truncate(int(arguments[1]) * 1024 ** 2)
@@ -255,27 +265,37 @@ def _folder_mutation(folder, name, what, arguments, course_root):
     elif what == "link-folder":  # the submission folder itself is a link
         shutil.rmtree(folder)
         os.symlink(_course_file(course_root, arguments[0]), folder)
+    elif what == "link-student":  # the student's folder is a link to another student's
+        student_folder = os.path.dirname(folder)
+        shutil.rmtree(student_folder)
+        os.symlink(os.path.join(os.path.dirname(student_folder), arguments[0]), student_folder)
     else:
         raise ValueError(f"unknown mutation {what!r}")
 
 
 FOLDER_MUTATIONS = ("link", "hardlink", "fifo", "device", "big-file", "many-files", "odd-name", "timestamp", "nest",
-                    "no-notebook", "link-folder")
+                    "no-notebook", "link-folder", "link-student")
 TEXT_MUTATIONS = ("invalid-json", "nbformat-minor", "nbformat-3", "encoding")
 
 
-def write_submission(submission, course_root, release_root=REPO_ROOT):
+def write_submission(submission, course_root, release_root=REPO_ROOT, substitutions=None):
     """Write submitted/<name>/gradient_checking/ under course_root: the notebook and a timestamp.
 
     The helpers and figures are not written: autograde copies the master versions from source/.
+    substitutions -- dict text -> replacement applied to the submission's code (ports, paths)
     returns: the folder written
     """
     folder = os.path.dirname(notebook_path(course_root, "submitted", submission.name))
-    if os.path.islink(folder):
-        os.remove(folder)
-    elif os.path.exists(folder):
+    for path in (os.path.dirname(folder), folder):
+        if os.path.islink(path):
+            os.remove(path)
+    if os.path.exists(folder):
         shutil.rmtree(folder)
     os.makedirs(folder)
+    if substitutions:
+        submission = dataclasses.replace(submission, cells={
+            name: functools.reduce(lambda text, pair: text.replace(*pair), substitutions.items(), source)
+            for name, source in submission.cells.items()})
     notebook = build_notebook(submission, release_root)
     name = f"{ASSIGNMENT}.ipynb"
     for what, *arguments in submission.mutations:

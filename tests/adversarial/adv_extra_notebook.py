@@ -1,3 +1,3 @@
 """Correct, with an extra scratch notebook in the folder: ignored with a note."""
 # mutate: extra-notebook
-# expect-note: extra notebooks ignored: scratch.ipynb
+# expect-note: other notebooks were not graded: scratch.ipynb

@@ -1,3 +1,3 @@
 """Correct, but the file has junk after the JSON: repaired and graded."""
 # mutate: invalid-json trailing
-# expect-note: repaired
+# expect-note: the text after it was ignored

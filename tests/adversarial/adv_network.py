@@ -5,7 +5,7 @@
 import socket
 import urllib.request
 
-for url in ["http://127.0.0.1:47613/stolen", "http://localhost:47613/stolen", "https://pypi.org/"]:
+for url in ["http://127.0.0.1:TRAP_PORT/stolen", "http://localhost:TRAP_PORT/stolen", "https://pypi.org/"]:
     try:
         urllib.request.urlopen(url, timeout=2)
         print("REACHED:", url)

@@ -4,7 +4,7 @@
 # %% gradient_check_n
 import os
 
-targets = ["/tmp/gc-adversarial-canary.txt", "../../../gradebook.db", "../../alice/gradient_checking/gradient_checking.ipynb",
+targets = ["CANARY_PATH", "../../../gradebook.db", "../../alice/gradient_checking/gradient_checking.ipynb",
            "../../../source/gradient_checking/gradient_checking.ipynb", "/work/main/gradebook.db",
            "/root/.bashrc", "/usr/lib/python3/dist-packages/evil.py"]
 for target in targets:

@@ -1,5 +1,6 @@
-"""Exercise 4 wrong: calls helpers.network directly instead of the notebook's forward_propagation_n."""
-# expect: gradient_check_n=14
+"""Exercise 4 wrong: calls helpers.network directly instead of the notebook's forward_propagation_n, so the
+tests that swap in other costs (the visible cubic one among them) catch it."""
+# expect: gradient_check_n=8
 
 # %% gradient_check_n
 def gradient_check_n(parameters, gradients, X, Y, epsilon=1e-7, print_msg=False):

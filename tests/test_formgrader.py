@@ -1,0 +1,144 @@
+"""Formgrader, opened by a logged-in instructor in JupyterLab on a loopback server, in headless Chromium.
+
+The pages a student's work reaches there are on the instructor's own server origin, where a script
+could use the Jupyter REST API (write files, open terminals). Every payload of tests/adversarial's
+adv_markup_* cases (markdown, HTML, SVG, JavaScript, attachments, messages) must stay inert, the
+student's math and plots must still show, files a submission carried must not be served, and an
+Autograde from formgrader leaves no kernel running in the server.
+"""
+
+import os
+import shutil
+import subprocess
+import time
+import urllib.request
+
+import psutil
+import pytest
+from nbgrader.api import Gradebook
+
+from browser import chromium, require_browser
+from conftest import BIN, REPO_ROOT, free_port
+from grader.course import ASSIGNMENT, course_directory
+
+pytestmark = pytest.mark.browser
+TOKEN = "formgrader-test-token"
+PAYLOAD_STUDENTS = ("adv_markup_payloads", "adv_markup_in_messages", "adv_file_links_and_special_files")
+
+
+@pytest.fixture(scope="module")
+def formgrader(graded_course, tmp_path_factory):
+    """JupyterLab with nbgrader's formgrader on a free loopback port, for a copy of the graded course."""
+    require_browser()
+    course = str(tmp_path_factory.mktemp("formgrader") / "course")
+    shutil.copytree(graded_course["root"], course, symlinks=True)
+    home = tmp_path_factory.mktemp("instructor-home")
+    with open(home / "nbgrader_config.py", "w") as handle:  # the course's config, for a course root elsewhere
+        handle.write(f"load_subconfig('nbgrader_config.py', path={REPO_ROOT!r})\n"
+                     f"c.CourseDirectory.root = {course!r}\n")
+    port = free_port()
+    env = {**os.environ, "HOME": str(home), "PATH": BIN + os.pathsep + os.environ["PATH"],
+           "JUPYTERLAB_SETTINGS_DIR": str(home / ".settings"), "JUPYTERLAB_WORKSPACES_DIR": str(home / ".workspaces")}
+    server = subprocess.Popen(
+        [os.path.join(BIN, "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={course}", "--allow-root",
+         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+        cwd=home, env=env, stdout=subprocess.DEVNULL, stderr=open(home / "server.log", "w"))
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=1)
+            break
+        except OSError:
+            assert server.poll() is None, (home / "server.log").read_text()[-3000:]
+            time.sleep(0.5)
+    coursedir = course_directory(course)
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
+        ids = {student: gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student).id
+               for student in PAYLOAD_STUDENTS + ("alice",)}
+    yield {"url": url, "course": course, "ids": ids, "server": server, "log": home / "server.log"}
+    server.terminate()
+    server.wait(timeout=30)
+
+
+XSS_MARKERS = """() => {
+    const found = [];
+    const look = (w, where) => { try { if (w.__xss !== undefined) found.push(where + ': ' + w.__xss); } catch (e) {} };
+    look(window, 'page');
+    document.querySelectorAll('iframe').forEach((frame, i) => look(frame.contentWindow, 'iframe ' + i));
+    return found;
+}"""
+
+
+def pwned_files(url):
+    """Files a payload tried to create through the Jupyter REST API."""
+    found = []
+    for name in ("pwned-script.txt", "pwned.txt"):
+        try:
+            urllib.request.urlopen(f"{url}/api/contents/{name}?token={TOKEN}", timeout=5)
+            found.append(name)
+        except OSError:
+            pass
+    return found
+
+
+def test_no_student_markup_runs_in_formgraders_views(formgrader):
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(f"{formgrader['url']}/lab?token={TOKEN}")  # logged in: the server sets its cookies
+        page.wait_for_selector(".jp-LabShell", timeout=60_000)
+        for student in PAYLOAD_STUDENTS:
+            page.goto(f"{formgrader['url']}/formgrader/submissions/{formgrader['ids'][student]}/")
+            page.wait_for_load_state("load")
+            page.wait_for_timeout(1500)  # time for anything that would run after load
+            assert page.evaluate(XSS_MARKERS) == [], student
+            assert page.url.startswith(formgrader["url"]), f"{student}: the page was sent elsewhere: {page.url}"
+        text = page.inner_text("body")
+        assert "STUDENT-MESSAGE" not in text or "<img" in text  # shown as text, if at all
+        page.goto(f"{formgrader['url']}/formgrader/submissions/{formgrader['ids']['adv_markup_payloads']}/")
+        page.wait_for_load_state("load")
+        assert "My notes." in page.inner_text("body") and "bold output" in page.inner_text("body")
+        assert page.locator("img[src^='data:image/png']").count() >= 1  # the student's plots and image
+        assert page.evaluate(XSS_MARKERS) == []
+    assert pwned_files(formgrader["url"]) == []
+
+
+def test_files_a_submission_carried_are_not_served(formgrader):
+    student_page = f"{formgrader['url']}/formgrader/submissions/{formgrader['ids']['adv_file_links_and_special_files']}"
+    for name in ("page.html", "pic.svg", "notes.txt", "passwd.csv"):
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(f"{student_page}/{name}?token={TOKEN}", timeout=10)
+
+
+def test_the_formgrader_opens_in_jupyterlab_and_lists_the_assignment(formgrader):
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(f"{formgrader['url']}/lab?token={TOKEN}")
+        page.wait_for_selector(".jp-LabShell", timeout=60_000)
+        page.wait_for_function("() => window.jupyterapp || document.querySelector('.jp-LabShell')", timeout=60_000)
+        page.evaluate("() => window.jupyterapp && window.jupyterapp.commands.execute('nbgrader:open-formgrader')")
+        frame = page.frame_locator("iframe[src*='formgrader']")
+        frame.locator("text=gradient_checking").first.wait_for(timeout=60_000)
+        assert page.evaluate(XSS_MARKERS) == []
+
+
+def sandboxes_of(server):
+    return [p for p in psutil.Process(server.pid).children(recursive=True) if p.name() in ("bwrap", "python3", "python")
+            and "ipykernel" in " ".join(p.cmdline())]
+
+
+def test_an_autograde_from_formgrader_leaves_no_kernel_running(formgrader):
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(f"{formgrader['url']}/formgrader?token={TOKEN}")
+        page.wait_for_load_state("load")
+        result = page.evaluate("""async (url) => {
+            const xsrf = (document.cookie.match(/_xsrf=([^;]+)/) || [])[1];
+            const reply = await fetch(url, {method: 'POST', headers: {'X-XSRFToken': xsrf}});
+            return await reply.json();
+        }""", f"{formgrader['url']}/formgrader/api/submission/{ASSIGNMENT}/alice/autograde")
+    assert result.get("success"), result
+    deadline = time.monotonic() + 15
+    while sandboxes_of(formgrader["server"]) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert sandboxes_of(formgrader["server"]) == [], "a kernel started ahead of need outlived the Autograde"

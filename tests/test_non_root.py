@@ -1,0 +1,115 @@
+"""Grading as an instructor who is not root, as on a shared server or JupyterHub.
+
+The kernels are sandboxed through unprivileged user namespaces: the same scores as root, and the
+same sandbox properties (no reading or writing outside, no network, fork bombs contained, no process
+left behind), with a loud warning that cgroup limits are not applied; and where the machine allows
+no user namespaces, the grader refuses at once with a clear message instead of hanging.
+"""
+
+import http.server
+import os
+import shutil
+import subprocess
+import threading
+
+import pytest
+
+from conftest import BATCH_LIMITS, make_course, scores_of, write_cases
+from grader.course import ASSIGNMENT
+from tools import submissions
+from users import accounts, home_of, nbgrader_as
+
+HOSTILE = ("adv_read_outside", "adv_write_outside", "adv_network", "adv_fork_bomb", "adv_memory_bomb",
+           "adv_background_process", "adv_os_exit", "adv_file_links_and_special_files")
+
+
+class _Trap(http.server.BaseHTTPRequestHandler):
+    requests = []
+
+    def do_GET(self):  # noqa: N802 -- the http.server API
+        _Trap.requests.append(self.path)
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def instructor():
+    with accounts("gcinstructor") as uids:
+        yield uids["gcinstructor"]
+
+
+@pytest.fixture(scope="module")
+def graded_as_instructor(instructor, tmp_path_factory):
+    """The sample class and the kernel and file threats, autograded by the instructor's account."""
+    root = os.path.join(home_of(instructor), "course")
+    make_course(root)
+    canary = os.path.join(home_of(instructor), "canary.txt")
+    with open(canary, "w") as handle:
+        handle.write("untouched")
+    trap = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Trap)
+    threading.Thread(target=trap.serve_forever, daemon=True).start()
+    cases = submissions.read_directory(submissions.SAMPLE_CLASS_DIR)
+    cases += [case for case in submissions.read_directory(submissions.ADVERSARIAL_DIR) if case.name in HOSTILE]
+    write_cases(root, cases, {"TRAP_PORT": str(trap.server_address[1]), "CANARY_PATH": canary})
+    subprocess.run(["chown", "-R", f"{instructor}:{instructor}", root, canary], check=True)
+    try:
+        result = nbgrader_as(instructor, root, "autograde", ASSIGNMENT, "--force", *BATCH_LIMITS)
+    finally:
+        trap.shutdown()
+        trap.server_close()
+    with open(canary) as handle:
+        canary_text = handle.read()
+    survivors = subprocess.run(["pgrep", "-u", str(instructor)], capture_output=True, text=True).stdout.split()
+    scores, penalties = scores_of(root)
+    yield {"root": root, "cases": cases, "scores": scores, "penalties": penalties, "log": result.stderr,
+           "canary": canary_text, "trap": list(_Trap.requests), "survivors": survivors}
+    shutil.rmtree(os.path.dirname(root), ignore_errors=True)
+
+
+def test_the_same_scores_as_root(graded_as_instructor):
+    for case in graded_as_instructor["cases"]:
+        expected = submissions.expected_scores(case, graded_as_instructor["root"])
+        actual = {exercise: score for exercise, (score, _) in graded_as_instructor["scores"][case.name].items()}
+        assert actual == expected, case.name
+        assert graded_as_instructor["penalties"].get(case.name, 0.0) == case.expected_penalty, case.name
+
+
+def test_the_same_sandbox_properties(graded_as_instructor):
+    from conftest import notebook_text
+    root = graded_as_instructor["root"]
+    assert graded_as_instructor["canary"] == "untouched" and graded_as_instructor["trap"] == []
+    assert graded_as_instructor["survivors"] == [], "a process of the instructor's grading outlived it"
+    assert "REACHED:" not in notebook_text(root, "autograded", "adv_network")
+    written = [line for line in notebook_text(root, "autograded", "adv_write_outside").split("\\n") if "WROTE:" in line]
+    assert len(written) == 1 and "canary.txt" in written[0]  # only its private /tmp
+    leaked = notebook_text(root, "autograded", "adv_read_outside")
+    assert "gradebook.db" not in leaked.replace("LEAKED: /usr", "") and "/source/" not in leaked
+
+
+def test_it_says_loudly_that_group_limits_are_not_applied(graded_as_instructor):
+    assert "cgroup limits" in graded_as_instructor["log"] and "NOT applied" in graded_as_instructor["log"]
+
+
+def test_requiring_group_limits_refuses_at_once(instructor, graded_as_instructor):
+    result = nbgrader_as(instructor, graded_as_instructor["root"], "autograde", ASSIGNMENT, "--force",
+                         "--student=alice", env={"GRADER_REQUIRE_CGROUP": "1"}, check=False)
+    assert result.returncode != 0 and "GRADER_REQUIRE_CGROUP" in result.stderr
+
+
+def test_without_user_namespaces_it_refuses_at_once_with_a_clear_message(instructor, graded_as_instructor):
+    setting = "/proc/sys/user/max_user_namespaces"
+    with open(setting) as handle:
+        before = handle.read()
+    try:
+        with open(setting, "w") as handle:
+            handle.write("0")
+        result = nbgrader_as(instructor, graded_as_instructor["root"], "autograde", ASSIGNMENT, "--force",
+                             "--student=alice", check=False)
+    finally:
+        with open(setting, "w") as handle:
+            handle.write(before)
+    assert result.returncode != 0
+    assert "user namespaces" in result.stderr and "GRADER_ALLOW_UNSANDBOXED" in result.stderr
