@@ -74,7 +74,9 @@ def _font_list():
     """matplotlib's font list, built once by this trusted process, so that kernels need not each
     build their own (~0.1 s of CPU). returns: path of the fontlist-v*.json file"""
     from matplotlib import font_manager
-    path = os.path.join(tempfile.mkdtemp(prefix="gc-fonts-"), f"fontlist-v{font_manager.FontManager.__version__}.json")
+    folder = tempfile.mkdtemp(prefix="gc-fonts-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = os.path.join(folder, f"fontlist-v{font_manager.FontManager.__version__}.json")
     font_manager.json_dump(font_manager.fontManager, path)
     return path
 

@@ -7,8 +7,9 @@ Two hooks, both set in ``nbgrader_config.py``, run before nbgrader reads or copi
   symbolic links, hard links to other files, FIFOs, sockets, devices, unreadable or oversized files,
   files a browser would run (only ``ACCEPTED_SUFFIXES`` may stay: formgrader serves a submission's
   files from the instructor's server), names with control characters, too deep folders and an
-  unreadable ``timestamp.txt`` are moved aside, never followed, never deleted, to
-  ``<submitted>/.refused/<student>/<assignment>-<time>/``.
+  unreadable ``timestamp.txt`` are moved aside, never followed, to
+  ``<submitted>/.refused/<student>/<assignment>-<time>/``; only FIFOs, sockets and devices, which
+  hold no work and would trap any tool that copies the course, are removed.
   A submission folder that is itself a link is moved aside whole and graded as blank. It then finds
   the notebook: the assignment's, else the one notebook under another name, else the notebook that
   holds the most exercises, also in subfolders.
@@ -136,6 +137,11 @@ def _refusal(entry, depth, totals):
     return None
 
 
+def _is_special(entry):
+    mode = entry.stat(follow_symlinks=False).st_mode
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode))
+
+
 def _vet(folder, quarantine, record, depth=0, totals=None):
     """Move aside every entry under folder that may not be graded (see the module docstring)."""
     totals = [0, 0] if totals is None else totals
@@ -146,7 +152,10 @@ def _vet(folder, quarantine, record, depth=0, totals=None):
         if any(fnmatch.fnmatch(entry.name, pattern) for pattern in NEVER_COPIED):
             continue  # nbgrader never copies it, and nothing reads it
         reason = _refusal(entry, depth, totals)
-        if reason:
+        if reason and _is_special(entry):  # a FIFO, socket or device holds no work: kept, it would be
+            os.unlink(entry.path)          # a trap for any tool that copies the course (/dev/zero...)
+            record.refused.append((one_line(os.path.relpath(entry.path, record.folder)), reason + ", removed"))
+        elif reason:
             _move_aside(entry.path, record.folder, quarantine, reason, record)
         elif entry.is_dir(follow_symlinks=False):
             _vet(entry.path, quarantine, record, depth + 1, totals)

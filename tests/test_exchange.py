@@ -110,4 +110,4 @@ def test_a_term_through_the_exchange(exchange_course):
         assert pages, f"{name} fetched no feedback"
         newest = max(pages, key=os.path.getmtime)
         text = open(newest, encoding="utf-8").read()
-        assert "50.0 / 50.0" in text and "BEGIN HIDDEN TESTS" not in text
+        assert "50.0 / 50.0" in text and "BEGIN HIDDEN TESTS" not in text, (name, newest)

@@ -31,7 +31,7 @@ def formgrader(graded_course, tmp_path_factory):
     """JupyterLab with nbgrader's formgrader on a free loopback port, for a copy of the graded course."""
     require_browser()
     course = str(tmp_path_factory.mktemp("formgrader") / "course")
-    shutil.copytree(graded_course["root"], course, symlinks=True)
+    shutil.copytree(graded_course["root"], course, symlinks=True, ignore=shutil.ignore_patterns(".refused"))
     home = tmp_path_factory.mktemp("instructor-home")
     with open(home / "nbgrader_config.py", "w") as handle:  # the course's config, for a course root elsewhere
         handle.write(f"load_subconfig('nbgrader_config.py', path={REPO_ROOT!r})\n"
