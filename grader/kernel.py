@@ -26,6 +26,15 @@ KEPT_IMAGE_TYPES = ("image/png", "image/jpeg")  # raster only: an SVG can carry 
 BASE64 = re.compile(r"^[A-Za-z0-9+/=\s]*$")
 
 
+def _children(pid):
+    """The process ids whose parent is pid (from /proc). returns: list of int"""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return [int(child) for child in handle.read().split()]
+    except OSError:
+        return []
+
+
 class KernelDied(RuntimeError):
     """The kernel is gone: it crashed, was killed by a limit, or ignored an interrupt."""
 
@@ -245,12 +254,25 @@ class SandboxedKernel:
         return f" (exit code {code})"
 
     def kill(self):
-        """Kill the sandbox and everything in it."""
+        """Kill the sandbox and everything in it, leaving no orphan behind.
+
+        The sandbox's first process inside is killed first: the PID namespace then takes everything
+        the student started with it, and bubblewrap, its parent, reaps it and exits. Killing
+        bubblewrap first would orphan that process to the machine's init, as a zombie until reaped.
+        """
         if self.process.poll() is None:
+            for child in _children(self.process.pid):
+                try:
+                    os.kill(child, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+                self.process.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
         self.process.wait()
 
     def shutdown(self):

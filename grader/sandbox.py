@@ -257,7 +257,6 @@ def _group_limits_missing(controllers):
     if tuple(controllers) not in _warned:
         _warned.add(tuple(controllers))
         logging.getLogger("grader.sandbox").warning(message)
-        print(message, file=sys.stderr)
 
 
 def kernel_command(submission_dir, socket_dir, connection_file, limits, uid, group=None):
@@ -290,6 +289,7 @@ def kernel_command(submission_dir, socket_dir, connection_file, limits, uid, gro
     command += [
         "--bind", socket_dir, socket_dir,
         "--bind", submission_dir, SUBMISSION_MOUNT,
+        "--remount-ro", "/",  # the sandbox's own root: nothing but /submission and /tmp is writable
         "--chdir", SUBMISSION_MOUNT,
         "--clearenv",
         "--setenv", "PATH", f"{os.path.join(sys.prefix, 'bin')}:/usr/bin:/bin",

@@ -162,41 +162,45 @@ def build_site(course_root, out):
     building = f"{out}.building-{os.getpid()}"
     if os.path.isdir(building):
         shutil.rmtree(building)
-    pages = {}  # path relative to the site -> text
-    shutil.copytree(os.path.join(os.path.dirname(mathjax.__file__), "static", "mathjax", "es5"),
-                    os.path.join(building, "mathjax"))
-    with open(os.path.join(building, "mathjax", "config.js"), "w", encoding="utf-8") as handle:
-        handle.write(MATHJAX_CONFIG)
-    release = nbformat.read(os.path.join(assignment_folder(coursedir, "release"), NOTEBOOK), as_version=4)
-    pages[f"student/{PAGE_NAME}"] = render_notebook(release, depth=1)
-    _copy_assignment_files(assignment_folder(coursedir, "release"), os.path.join(building, "student"))
-    source_folder = assignment_folder(coursedir, "source")
-    source = nbformat.read(os.path.join(source_folder, NOTEBOOK), as_version=4)
-    NotebookClient(source, timeout=300, kernel_name="python3", resources={"metadata": {"path": source_folder}}).execute()
-    pages[f"instructor/{PAGE_NAME}"] = render_notebook(
-        source, depth=1, banner="INSTRUCTOR VERSION: solutions and hidden tests. Do not share with students.")
-    _copy_assignment_files(source_folder, os.path.join(building, "instructor"))
-    students = feedback_pages(coursedir)
-    for student, (folder, text) in students.items():
-        destination = os.path.join(building, "feedback", student, ASSIGNMENT)
-        shutil.copytree(folder, destination, ignore=shutil.ignore_patterns(PAGE_NAME), symlinks=True)
-        pages[os.path.relpath(os.path.join(destination, PAGE_NAME), building)] = text
-    os.makedirs(os.path.join(building, "class"))
-    pages["class/index.html"] = class_page(coursedir, os.path.join(building, "class"))
-    feedback = "".join(f"<li><a href='{html.escape(_link(s))}'>{html.escape(s)}</a></li>" for s in students)
-    body = (f"<ul><li><a href='student/{PAGE_NAME}'>The assignment</a> (what students receive)</li>"
-            f"<li><a href='instructor/{PAGE_NAME}'>The solution</a> "
-            f"<span class='instructor'>(instructors only: solutions and hidden tests)</span></li>"
-            f"<li><a href='class/index.html'>The class at a glance</a> "
-            f"<span class='instructor'>(instructors only)</span></li></ul>"
-            f"<h2>Feedback</h2><ul>{feedback or '<li>none yet: run make demo</li>'}</ul>")
-    pages["index.html"] = _page("Gradient checking", body, depth=0)
-    for relative, text in pages.items():
-        with open(os.path.join(building, relative), "w", encoding="utf-8") as handle:
-            handle.write(_with_policy(text))
-    # Browsers ask a server for /favicon.ico; answer with a small icon rather than a 404.
-    icon = [[(0.12, 0.47, 0.71)] * 16] * 16
-    plt.imsave(os.path.join(building, "favicon.ico"), icon, format="png", metadata={"Software": None})
+    try:
+        pages = {}  # path relative to the site -> text
+        shutil.copytree(os.path.join(os.path.dirname(mathjax.__file__), "static", "mathjax", "es5"),
+                        os.path.join(building, "mathjax"))
+        with open(os.path.join(building, "mathjax", "config.js"), "w", encoding="utf-8") as handle:
+            handle.write(MATHJAX_CONFIG)
+        release = nbformat.read(os.path.join(assignment_folder(coursedir, "release"), NOTEBOOK), as_version=4)
+        pages[f"student/{PAGE_NAME}"] = render_notebook(release, depth=1)
+        _copy_assignment_files(assignment_folder(coursedir, "release"), os.path.join(building, "student"))
+        source_folder = assignment_folder(coursedir, "source")
+        source = nbformat.read(os.path.join(source_folder, NOTEBOOK), as_version=4)
+        NotebookClient(source, timeout=300, kernel_name="python3", resources={"metadata": {"path": source_folder}}).execute()
+        pages[f"instructor/{PAGE_NAME}"] = render_notebook(
+            source, depth=1, banner="INSTRUCTOR VERSION: solutions and hidden tests. Do not share with students.")
+        _copy_assignment_files(source_folder, os.path.join(building, "instructor"))
+        students = feedback_pages(coursedir)
+        for student, (folder, text) in students.items():
+            destination = os.path.join(building, "feedback", student, ASSIGNMENT)
+            shutil.copytree(folder, destination, ignore=shutil.ignore_patterns(PAGE_NAME), symlinks=True)
+            pages[os.path.relpath(os.path.join(destination, PAGE_NAME), building)] = text
+        os.makedirs(os.path.join(building, "class"))
+        pages["class/index.html"] = class_page(coursedir, os.path.join(building, "class"))
+        feedback = "".join(f"<li><a href='{html.escape(_link(s))}'>{html.escape(s)}</a></li>" for s in students)
+        body = (f"<ul><li><a href='student/{PAGE_NAME}'>The assignment</a> (what students receive)</li>"
+                f"<li><a href='instructor/{PAGE_NAME}'>The solution</a> "
+                f"<span class='instructor'>(instructors only: solutions and hidden tests)</span></li>"
+                f"<li><a href='class/index.html'>The class at a glance</a> "
+                f"<span class='instructor'>(instructors only)</span></li></ul>"
+                f"<h2>Feedback</h2><ul>{feedback or '<li>none yet: run make demo</li>'}</ul>")
+        pages["index.html"] = _page("Gradient checking", body, depth=0)
+        for relative, text in pages.items():
+            with open(os.path.join(building, relative), "w", encoding="utf-8") as handle:
+                handle.write(_with_policy(text))
+        # Browsers ask a server for /favicon.ico; answer with a small icon rather than a 404.
+        icon = [[(0.12, 0.47, 0.71)] * 16] * 16
+        plt.imsave(os.path.join(building, "favicon.ico"), icon, format="png", metadata={"Software": None})
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)  # the old site stays as it was
+        raise
     if os.path.isdir(out):
         shutil.rmtree(out)
     os.rename(building, out)

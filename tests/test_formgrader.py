@@ -42,6 +42,7 @@ def formgrader(graded_course, tmp_path_factory):
     server = subprocess.Popen(
         [os.path.join(BIN, "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
          f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={course}", "--allow-root",
+         "--LabApp.expose_app_in_browser=True",
          "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
         cwd=home, env=env, stdout=subprocess.DEVNULL, stderr=open(home / "server.log", "w"))
     url = f"http://127.0.0.1:{port}"
@@ -114,11 +115,12 @@ def test_the_formgrader_opens_in_jupyterlab_and_lists_the_assignment(formgrader)
     with chromium() as browser:
         page = browser.new_page()
         page.goto(f"{formgrader['url']}/lab?token={TOKEN}")
-        page.wait_for_selector(".jp-LabShell", timeout=60_000)
-        page.wait_for_function("() => window.jupyterapp || document.querySelector('.jp-LabShell')", timeout=60_000)
-        page.evaluate("() => window.jupyterapp && window.jupyterapp.commands.execute('nbgrader:open-formgrader')")
-        frame = page.frame_locator("iframe[src*='formgrader']")
-        frame.locator("text=gradient_checking").first.wait_for(timeout=60_000)
+        page.wait_for_function("() => window.jupyterapp && window.jupyterapp.commands.hasCommand('nbgrader:open-formgrader')",
+                               timeout=60_000)
+        page.evaluate("() => window.jupyterapp.commands.execute('nbgrader:open-formgrader')")
+        frame = page.frame_locator(".jp-MainAreaWidget:visible iframe")
+        frame.locator("text=Manage Assignments").first.wait_for(timeout=60_000)
+        frame.locator("td >> text=gradient_checking").first.wait_for(timeout=60_000)  # the course's assignment
         assert page.evaluate(XSS_MARKERS) == []
 
 

@@ -40,15 +40,51 @@ def check_page(page, url):
     return problems, typeset
 
 
+# The payload pages carry a deliberately broken image (<img src=x onerror=...>): its failed request
+# is the student's own markup, not a fault of the site.
+PAYLOAD_IMAGE = "/adv_markup_payloads/gradient_checking/x"
+XSS_MARKERS = """() => {
+    const found = [];
+    const look = (w, where) => { try { if (w.__xss !== undefined) found.push(where + ': ' + w.__xss); } catch (e) {} };
+    look(window, 'page');
+    document.querySelectorAll('iframe').forEach((frame, i) => look(frame.contentWindow, 'iframe ' + i));
+    return found;
+}"""
+
+
 def test_every_page_loads_typesets_and_shows_its_images(site):
     with chromium() as browser:
         page = watched_page(browser)
         for relative in site["pages"]:
             url = "file://" + os.path.join(site["out"], relative)
             problems, typeset = check_page(page, url)
+            problems = [problem for problem in problems if not problem.endswith(PAYLOAD_IMAGE)]
             assert not problems, (relative, problems)
             if relative.endswith("gradient_checking.html") and not relative.startswith("feedback/bilal"):
                 assert typeset > 20, (relative, typeset)
+            page.problems.clear()
+
+
+def test_no_student_markup_runs_in_any_page(site):
+    """The payload corpus (adv_markup_*) in feedback and class pages: no script runs, the page stays
+    where it is, and every page carries the Content-Security-Policy."""
+    with chromium() as browser:
+        page = watched_page(browser)
+        for relative in site["pages"]:
+            url = "file://" + os.path.join(site["out"], relative)
+            page.goto(url, wait_until="load")
+            page.wait_for_timeout(300 if "adv_markup" in relative else 0)
+            assert page.evaluate(XSS_MARKERS) == [], relative
+            assert page.url == url, f"{relative} was sent to {page.url}"
+            policy = page.evaluate("() => document.querySelector('meta[http-equiv=Content-Security-Policy]').content")
+            assert "script-src 'self'" in policy and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+        page.goto("file://" + os.path.join(site["out"], "feedback", "adv_markup_payloads", "gradient_checking",
+                                           "gradient_checking.html"), wait_until="load")
+        text = page.inner_text("body")
+        assert "My notes." in text and "bold output" in text  # the student's words are shown, inert
+        assert page.locator("img[src^='data:image/png']").count() >= 1  # and their images and plots
+        typeset = page.evaluate(WAIT_FOR_MATHJAX)
+        assert typeset > 20  # and the math
 
 
 def test_every_link_resolves(site):
@@ -62,7 +98,7 @@ def test_every_link_resolves(site):
                 assert os.path.exists(urllib.parse.unquote(parsed.path)), f"{relative}: broken link {href}"
 
 
-def test_class_table_matches_grades_csv(site):
+def test_class_table_matches_grades_csv_after_the_late_penalty(site):
     exported = read_grades_csv(os.path.join(site["root"], "grades.csv"))
     with chromium() as browser:
         page = watched_page(browser)
@@ -70,6 +106,8 @@ def test_class_table_matches_grades_csv(site):
         rows = page.evaluate("""() => Array.from(document.querySelectorAll('#scores tr')).slice(1)
             .map(row => Array.from(row.cells).map(cell => cell.innerText))""")
     assert {row[0]: float(row[-1]) for row in rows} == exported
+    hana = next(row for row in rows if row[0] == "hana")
+    assert hana[-3:] == ["50", "-10", "40"]  # total, late penalty, score
 
 
 def test_the_site_works_behind_a_static_server(site):
@@ -81,7 +119,8 @@ def test_the_site_works_behind_a_static_server(site):
         with chromium() as browser:
             page = watched_page(browser)
             for relative in ("index.html", "student/gradient_checking.html", "class/index.html",
-                             "feedback/alice/gradient_checking/gradient_checking.html"):
+                             "feedback/alice/gradient_checking/gradient_checking.html",
+                             "feedback/hana/gradient_checking/gradient_checking.html"):
                 problems, _ = check_page(page, f"http://127.0.0.1:{server.server_port}/{relative}")
                 assert not problems, (relative, problems)
     finally:
@@ -101,3 +140,22 @@ def test_instructor_pages_are_marked_and_student_pages_hold_no_solution(site):
     for relative in site["pages"]:
         if relative.startswith("feedback/"):
             assert "BEGIN HIDDEN TESTS" not in read(relative), relative
+
+
+def test_a_build_that_fails_leaves_the_site_as_it_was(site):
+    """grades.csv disagreeing with the gradebook stops the build; the site already there is untouched."""
+    grades = os.path.join(site["root"], "grades.csv")
+    with open(grades, encoding="utf-8") as handle:
+        original = handle.read()
+    index = os.path.join(site["out"], "index.html")
+    before = os.path.getmtime(index)
+    try:
+        with open(grades, "w", encoding="utf-8") as handle:
+            handle.write(original.replace(",50.0,0.0,50.0,50.0", ",50.0,0.0,49.0,50.0", 1))
+        with pytest.raises(ValueError, match="grades.csv says"):
+            build_site(site["root"], site["out"])
+    finally:
+        with open(grades, "w", encoding="utf-8") as handle:
+            handle.write(original)
+    assert os.path.getmtime(index) == before
+    assert not [name for name in os.listdir(os.path.dirname(site["out"])) if ".building-" in name]
