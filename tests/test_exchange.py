@@ -8,6 +8,7 @@ would make collect copy the instructor's source/ (solutions and hidden tests) as
 """
 
 import glob
+import re
 import os
 import shutil
 import subprocess
@@ -16,7 +17,7 @@ import time
 import nbformat
 import pytest
 
-from conftest import BIN, make_course, scores_of
+from conftest import BIN, REPO_ROOT, make_course, scores_of
 from grader.course import ASSIGNMENT, NOTEBOOK, assignment_folder
 from tools.submissions import Submission, build_notebook
 from users import accounts, home_of, nbgrader_as, run_as
@@ -33,6 +34,9 @@ def exchange_course(tmp_path_factory):
         instructor = uids["gcinstructor"]
         root = os.path.join(home_of(instructor), "course")
         make_course(root)
+        with open(os.path.join(root, "nbgrader_config.py"), "w") as handle:  # this term's deadline is ahead
+            handle.write(f"load_subconfig('nbgrader_config.py', path={REPO_ROOT!r})\n"
+                         "c.ApplyDueDate.due_dates = {'gradient_checking': '2099-12-31 23:59:00 UTC'}\n")
         subprocess.run(["chown", "-R", f"{instructor}:{instructor}", root], check=True)
         homes = {name: home_of(uid) for name, uid in uids.items() if name.startswith("gcstudent")}
         yield {"uids": uids, "root": root, "exchange": exchange, "homes": homes}
@@ -110,4 +114,4 @@ def test_a_term_through_the_exchange(exchange_course):
         assert pages, f"{name} fetched no feedback"
         newest = max(pages, key=os.path.getmtime)
         text = open(newest, encoding="utf-8").read()
-        assert "50.0 / 50.0" in text and "BEGIN HIDDEN TESTS" not in text, (name, newest)
+        assert "50.0 / 50.0" in text and "BEGIN HIDDEN TESTS" not in text, (name, newest, re.findall(r"Score: [^<]*", text))
