@@ -7,6 +7,7 @@ can share a machine.
 """
 
 import atexit
+import contextlib
 import hashlib
 import http.server
 import os
@@ -148,16 +149,30 @@ def gradebook_sources(coursedir):
         return {cell.name: (cell.cell_type, cell.source, cell.checksum) for cell in notebook.source_cells}
 
 
-class _Trap(http.server.BaseHTTPRequestHandler):
+@contextlib.contextmanager
+def trap_server():
+    """A web server on a free loopback port that hostile submissions try to reach from their sandbox.
+
+    yields: (port, list of the paths requested so far)
+    """
     requests = []
 
-    def do_GET(self):  # noqa: N802 -- the http.server API
-        _Trap.requests.append(self.path)
-        self.send_response(200)
-        self.end_headers()
+    class Trap(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 -- the http.server API
+            requests.append(self.path)
+            self.send_response(200)
+            self.end_headers()
 
-    def log_message(self, *args):
-        pass
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trap)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1], requests
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture(scope="session")
@@ -175,20 +190,15 @@ def graded_course(tmp_path_factory):
     canary = str(tmp_path_factory.mktemp("host") / "canary.txt")
     with open(canary, "w") as handle:
         handle.write("untouched")
-    trap = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Trap)
     cases = []
     for directory in (submissions.SAMPLE_CLASS_DIR, submissions.CORPUS_DIR, submissions.ADVERSARIAL_DIR):
         cases += submissions.read_directory(directory)
-    write_cases(root, cases, {"TRAP_PORT": str(trap.server_address[1]), "CANARY_PATH": canary})
     config = os.path.join(REPO_ROOT, "nbgrader_config.py")
-    before = snapshot(root, files=[config])
-    sources_before = gradebook_sources(course_directory(root))
-    threading.Thread(target=trap.serve_forever, daemon=True).start()
-    try:
+    with trap_server() as (port, trap_requests):
+        write_cases(root, cases, {"TRAP_PORT": str(port), "CANARY_PATH": canary, "SLOW_SECONDS": "4"})
+        before = snapshot(root, files=[config])
+        sources_before = gradebook_sources(course_directory(root))
         autograde = run_nbgrader(root, "autograde", ASSIGNMENT, "--force", *BATCH_LIMITS)
-    finally:
-        trap.shutdown()
-        trap.server_close()
     after = snapshot(root, files=[config])
     with open(canary) as handle:
         canary_text = handle.read()
@@ -199,7 +209,7 @@ def graded_course(tmp_path_factory):
         "root": root, "submissions": {case.name: case for case in cases}, "scores": scores, "penalties": penalties,
         "before": before, "after": after, "sources_before": sources_before,
         "sources_after": gradebook_sources(course_directory(root)),
-        "trap_requests": list(_Trap.requests), "canary": canary_text, "autograde": autograde,
+        "trap_requests": trap_requests, "canary": canary_text, "autograde": autograde,
     }
 
 

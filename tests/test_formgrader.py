@@ -7,9 +7,7 @@ student's math and plots must still show, files a submission carried must not be
 Autograde from formgrader leaves no kernel running in the server.
 """
 
-import os
 import shutil
-import subprocess
 import time
 import urllib.request
 
@@ -17,8 +15,8 @@ import psutil
 import pytest
 from nbgrader.api import Gradebook
 
-from browser import chromium, require_browser
-from conftest import BIN, REPO_ROOT, free_port
+from browser import XSS_MARKERS, chromium, jupyter_lab
+from conftest import REPO_ROOT
 from grader.course import ASSIGNMENT, course_directory
 
 pytestmark = pytest.mark.browser
@@ -29,46 +27,18 @@ PAYLOAD_STUDENTS = ("adv_markup_payloads", "adv_markup_in_messages", "adv_file_l
 @pytest.fixture(scope="module")
 def formgrader(graded_course, tmp_path_factory):
     """JupyterLab with nbgrader's formgrader on a free loopback port, for a copy of the graded course."""
-    require_browser()
     course = str(tmp_path_factory.mktemp("formgrader") / "course")
     shutil.copytree(graded_course["root"], course, symlinks=True, ignore=shutil.ignore_patterns(".refused"))
     home = tmp_path_factory.mktemp("instructor-home")
     with open(home / "nbgrader_config.py", "w") as handle:  # the course's config, for a course root elsewhere
         handle.write(f"load_subconfig('nbgrader_config.py', path={REPO_ROOT!r})\n"
                      f"c.CourseDirectory.root = {course!r}\n")
-    port = free_port()
-    env = {**os.environ, "HOME": str(home), "PATH": BIN + os.pathsep + os.environ["PATH"],
-           "JUPYTERLAB_SETTINGS_DIR": str(home / ".settings"), "JUPYTERLAB_WORKSPACES_DIR": str(home / ".workspaces")}
-    server = subprocess.Popen(
-        [os.path.join(BIN, "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={course}", "--allow-root",
-         "--LabApp.expose_app_in_browser=True",
-         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-        cwd=home, env=env, stdout=subprocess.DEVNULL, stderr=open(home / "server.log", "w"))
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=1)
-            break
-        except OSError:
-            assert server.poll() is None, (home / "server.log").read_text()[-3000:]
-            time.sleep(0.5)
     coursedir = course_directory(course)
     with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
         ids = {student: gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student).id
                for student in PAYLOAD_STUDENTS + ("alice",)}
-    yield {"url": url, "course": course, "ids": ids, "server": server, "log": home / "server.log"}
-    server.terminate()
-    server.wait(timeout=30)
-
-
-XSS_MARKERS = """() => {
-    const found = [];
-    const look = (w, where) => { try { if (w.__xss !== undefined) found.push(where + ': ' + w.__xss); } catch (e) {} };
-    look(window, 'page');
-    document.querySelectorAll('iframe').forEach((frame, i) => look(frame.contentWindow, 'iframe ' + i));
-    return found;
-}"""
+    with jupyter_lab(course, home, TOKEN) as (url, server):
+        yield {"url": url, "course": course, "ids": ids, "server": server}
 
 
 def pwned_files(url):

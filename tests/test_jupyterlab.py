@@ -5,17 +5,14 @@ Once with every exercise answered, once with Exercise 3 left blank."""
 import json
 import os
 import shutil
-import subprocess
-import time
-import urllib.request
 
 import nbformat
 import pytest
 
 pytestmark = pytest.mark.browser
 
-from browser import chromium, require_browser, watched_page
-from conftest import BIN, free_port, make_course, run_nbgrader, scores_of
+from browser import chromium, jupyter_lab, watched_page
+from conftest import make_course, run_nbgrader, scores_of
 from grader.course import ASSIGNMENT, EXERCISES, NOTEBOOK, REPO_ROOT
 from tools.submissions import SUBMITTED_AT, solution_sources
 
@@ -24,9 +21,8 @@ STUDENTS = {"typed_everything": EXERCISES, "left_gradient_check_blank": [e for e
 
 
 @pytest.fixture(scope="module")
-def jupyter_lab(tmp_path_factory):
+def lab(tmp_path_factory):
     """A JupyterLab server on a free loopback port, serving one copy of the release per student."""
-    require_browser()
     root = tmp_path_factory.mktemp("lab")
     for student in STUDENTS:
         shutil.copytree(os.path.join(REPO_ROOT, "release", ASSIGNMENT), root / student,
@@ -34,26 +30,8 @@ def jupyter_lab(tmp_path_factory):
     settings = root / ".settings" / "@jupyterlab" / "notebook-extension"
     settings.mkdir(parents=True)
     (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
-    port = free_port()
-    env = {**os.environ, "HOME": str(root / ".home"), "JUPYTERLAB_SETTINGS_DIR": str(root / ".settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(root / ".workspaces"), "PATH": BIN + os.pathsep + os.environ["PATH"]}
-    server = subprocess.Popen(
-        [os.path.join(BIN, "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
-         "--allow-root", "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=1)
-            break
-        except OSError:
-            if server.poll() is not None:
-                raise RuntimeError(server.stderr.read().decode()[-3000:])
-            time.sleep(0.5)
-    yield {"url": url, "root": root}
-    server.terminate()
-    server.wait(timeout=20)
+    with jupyter_lab(root, root, TOKEN) as (url, _):
+        yield {"url": url, "root": root}
 
 
 def type_answers_and_save(page, url, answers):
@@ -92,14 +70,14 @@ def validate(page):
     return text
 
 
-def test_typed_answers_pass_the_visible_tests_and_autograde(jupyter_lab, tmp_path):
+def test_typed_answers_pass_the_visible_tests_and_autograde(lab, tmp_path):
     solutions = solution_sources()
     shown = {}
     with chromium() as browser:
         for student, answered in STUDENTS.items():
             page = watched_page(browser)
             shown[student] = type_answers_and_save(
-                page, f"{jupyter_lab['url']}/lab/workspaces/{student}/tree/{student}/{NOTEBOOK}",
+                page, f"{lab['url']}/lab/workspaces/{student}/tree/{student}/{NOTEBOOK}",
                 {e: solutions[e] for e in answered})
             shown[student + ":validate"] = validate(page)
             page.close()
@@ -116,7 +94,7 @@ def test_typed_answers_pass_the_visible_tests_and_autograde(jupyter_lab, tmp_pat
 
     course = make_course(str(tmp_path / "course"))
     for student in STUDENTS:
-        saved = nbformat.read(jupyter_lab["root"] / student / NOTEBOOK, as_version=4)
+        saved = nbformat.read(lab["root"] / student / NOTEBOOK, as_version=4)
         assert "YOUR CODE HERE" not in "".join(c.source for c in saved.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "forward_propagation")
         folder = os.path.join(course, "submitted", student, ASSIGNMENT)
         os.makedirs(folder)

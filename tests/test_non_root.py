@@ -6,35 +6,21 @@ left behind), with a loud warning that cgroup limits are not applied; and where 
 no user namespaces, the grader refuses at once with a clear message instead of hanging.
 """
 
-import http.server
 import os
 import re
 import shutil
 import subprocess
 import sys
-import threading
 
 import pytest
 
-from conftest import BATCH_LIMITS, make_course, scores_of, write_cases
+from conftest import BATCH_LIMITS, make_course, scores_of, trap_server, write_cases
 from grader.course import ASSIGNMENT
 from tools import submissions
 from users import accounts, home_of, nbgrader_as
 
 HOSTILE = ("adv_read_outside", "adv_write_outside", "adv_network", "adv_fork_bomb", "adv_memory_bomb",
            "adv_background_process", "adv_os_exit", "adv_file_links_and_special_files")
-
-
-class _Trap(http.server.BaseHTTPRequestHandler):
-    requests = []
-
-    def do_GET(self):  # noqa: N802 -- the http.server API
-        _Trap.requests.append(self.path)
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
 
 
 def running_processes(uid):
@@ -58,23 +44,18 @@ def graded_as_instructor(instructor, tmp_path_factory):
     canary = os.path.join(home_of(instructor), "canary.txt")
     with open(canary, "w") as handle:
         handle.write("untouched")
-    trap = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Trap)
-    threading.Thread(target=trap.serve_forever, daemon=True).start()
     cases = submissions.read_directory(submissions.SAMPLE_CLASS_DIR)
     cases += [case for case in submissions.read_directory(submissions.ADVERSARIAL_DIR) if case.name in HOSTILE]
-    write_cases(root, cases, {"TRAP_PORT": str(trap.server_address[1]), "CANARY_PATH": canary})
-    subprocess.run(["chown", "-R", f"{instructor}:{instructor}", root, canary], check=True)
-    try:
+    with trap_server() as (port, trap_requests):
+        write_cases(root, cases, {"TRAP_PORT": str(port), "CANARY_PATH": canary})
+        subprocess.run(["chown", "-R", f"{instructor}:{instructor}", root, canary], check=True)
         result = nbgrader_as(instructor, root, "autograde", ASSIGNMENT, "--force", *BATCH_LIMITS)
-    finally:
-        trap.shutdown()
-        trap.server_close()
     with open(canary) as handle:
         canary_text = handle.read()
     survivors = running_processes(instructor)
     scores, penalties = scores_of(root)
     yield {"root": root, "cases": cases, "scores": scores, "penalties": penalties, "log": result.stderr,
-           "canary": canary_text, "trap": list(_Trap.requests), "survivors": survivors}
+           "canary": canary_text, "trap": trap_requests, "survivors": survivors}
     shutil.rmtree(os.path.dirname(root), ignore_errors=True)
 
 
