@@ -32,7 +32,7 @@ demo: system-demo venv
 	@$(PYTHON) -m grader.site --course-root . --out site 2>>$(LOG)
 
 test: system-test venv
-	$(PYTHON) -m pytest
+	$(PYTHON) -m pytest -n 2 --dist loadgroup
 
 test-quick: venv
 	$(PYTHON) -m pytest -m "not slow and not browser"

@@ -10,6 +10,7 @@ import atexit
 import contextlib
 import hashlib
 import http.server
+import json
 import os
 import shutil
 import socket
@@ -32,12 +33,22 @@ BIN = os.path.dirname(sys.executable)
 BATCH_LIMITS = ("--JudgedExecute.cell_timeout=10", "--JudgedExecute.test_budget=10")  # hostile cases wait less
 
 
+SLOW_FIXTURES = {"graded_course", "site", "lab", "formgrader", "exchange_course", "graded_as_instructor"}
+ACCOUNT_FIXTURES = {"exchange_course", "instructor"}  # they make and remove the same Unix accounts
+
+
 def pytest_collection_modifyitems(items):
-    """Tests that grade, run notebooks or start servers are `slow`; make test-quick leaves them out."""
-    slow_fixtures = {"graded_course", "graded_subset", "site", "jupyter_lab", "formgrader", "exchange_course"}
+    """Tests that grade, run notebooks or start servers are `slow` (make test-quick leaves them out).
+    With pytest-xdist (make test), everything that uses the shared batch runs in one process, and
+    everything that makes Unix accounts in one process, so that neither is done twice at once."""
     for item in items:
-        if slow_fixtures & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if SLOW_FIXTURES & fixtures:
             item.add_marker(pytest.mark.slow)
+        if "graded_course" in fixtures:
+            item.add_marker(pytest.mark.xdist_group("batch"))
+        elif ACCOUNT_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.xdist_group("accounts"))
 
 
 def free_port():
@@ -62,6 +73,27 @@ def run_nbgrader(course_root, *args, env=None, check=True, user=None):
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr[-4000:]}")
     return result
+
+
+def run_parallel(course_root, *args, wait=True):
+    """Start `python -m grader.parallel` on a course, with the batch's limits. returns: the Popen
+    (stderr as text), or, with wait, (Popen, summary dict) once it has finished"""
+    command = [os.path.join(BIN, "python"), "-m", "grader.parallel", ASSIGNMENT, *BATCH_LIMITS,
+               f"--CourseDirectory.root={course_root}", *args]
+    env = {**os.environ, "PATH": BIN + os.pathsep + os.environ.get("PATH", "")}
+    process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    if not wait:
+        return process
+    return process, finished_summary(process)
+
+
+def finished_summary(process):
+    """The JSON summary grader.parallel prints last; fails if it did not grade everyone."""
+    stdout, stderr = process.communicate(timeout=900)
+    summary_lines = [line for line in stderr.splitlines() if line.startswith('{"submissions"')]
+    assert process.returncode == 0 and summary_lines, f"parallel grading failed:\n{stdout}\n{stderr[-5000:]}"
+    return json.loads(summary_lines[-1])
 
 
 def gradebook_rows(db_url, students=None):
@@ -177,14 +209,16 @@ def trap_server():
 
 @pytest.fixture(scope="session")
 def graded_course(tmp_path_factory):
-    """The sample class, the corpus and the adversarial cases, autograded together in one fresh course.
+    """The sample class, the corpus and the adversarial cases, graded together in one fresh course by
+    grader.parallel on two workers, with their feedback and grades.csv. (test_parallel.py grades a
+    representative subset again with plain `nbgrader autograde` and finds the same, cell by cell.)
 
     returns: dict with "root", "submissions" (name -> Submission), "scores" (name -> exercise ->
              (score, max_score)) and "penalties" (name -> late penalty) read from the gradebook,
              "before" and "after" (snapshots of source/, release/, submitted/ and the configuration),
              "sources_before"/"sources_after" (the gradebook's master cells), "trap_requests" (what
              reached the loopback trap), "canary" (the host file adversarial code tries to
-             overwrite, after grading) and "autograde" (nbgrader's CompletedProcess)
+             overwrite, after grading) and "summary" (grader.parallel's)
     """
     root = make_course(str(tmp_path_factory.mktemp("course")))
     canary = str(tmp_path_factory.mktemp("host") / "canary.txt")
@@ -198,18 +232,17 @@ def graded_course(tmp_path_factory):
         write_cases(root, cases, {"TRAP_PORT": str(port), "CANARY_PATH": canary, "SLOW_SECONDS": "4"})
         before = snapshot(root, files=[config])
         sources_before = gradebook_sources(course_directory(root))
-        autograde = run_nbgrader(root, "autograde", ASSIGNMENT, "--force", *BATCH_LIMITS)
+        _, summary = run_parallel(root, "--workers=2", "--feedback")
     after = snapshot(root, files=[config])
     with open(canary) as handle:
         canary_text = handle.read()
-    run_nbgrader(root, "generate_feedback", ASSIGNMENT, "--force")
     run_nbgrader(root, "export", f"--to={os.path.join(root, 'grades.csv')}")
     scores, penalties = scores_of(root)
     return {
         "root": root, "submissions": {case.name: case for case in cases}, "scores": scores, "penalties": penalties,
         "before": before, "after": after, "sources_before": sources_before,
         "sources_after": gradebook_sources(course_directory(root)),
-        "trap_requests": trap_requests, "canary": canary_text, "autograde": autograde,
+        "trap_requests": trap_requests, "canary": canary_text, "summary": summary,
     }
 
 

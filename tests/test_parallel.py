@@ -15,7 +15,8 @@ import nbformat
 import psutil
 import pytest
 
-from conftest import BATCH_LIMITS, BIN, REPO_ROOT, free_port, gradebook_rows, make_course, write_cases
+from conftest import (BATCH_LIMITS, BIN, finished_summary, free_port, gradebook_rows, make_course, run_nbgrader,
+                      run_parallel, write_cases)
 from grader.course import ASSIGNMENT, course_directory
 from grader.parallel import Progress
 from grader.sandbox import SANDBOX_UIDS
@@ -25,26 +26,6 @@ VARYING_REPORT_KEYS = ("seconds", "timings", "fingerprint", "grader_peak_mib")
 SUBSET = ("adv_os_exit", "adv_segfault", "adv_renamed_notebook", "adv_invalid_json_truncated", "adv_duplicated_cells",
           "adv_file_no_notebook", "adv_file_links_and_special_files", "adv_file_folder_links_to_source",
           "adv_nb_stripped_moved_retyped", "adv_reply_large_or_deep")
-
-
-def run_parallel(course_root, *args, wait=True):
-    """Start `python -m grader.parallel` on a course. returns: the Popen (stderr as text), or, with
-    wait, (Popen, summary dict) once it has finished"""
-    command = [os.path.join(BIN, "python"), "-m", "grader.parallel", ASSIGNMENT, *BATCH_LIMITS,
-               f"--CourseDirectory.root={course_root}", *args]
-    env = {**os.environ, "PATH": BIN + os.pathsep + os.environ.get("PATH", "")}
-    process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
-    if not wait:
-        return process
-    return process, finished_summary(process)
-
-
-def finished_summary(process):
-    stdout, stderr = process.communicate(timeout=900)
-    summary_lines = [line for line in stderr.splitlines() if line.startswith('{"submissions"')]
-    assert process.returncode == 0 and summary_lines, f"parallel grading failed:\n{stdout}\n{stderr[-5000:]}"
-    return json.loads(summary_lines[-1])
 
 
 def course_with(tmp_path, cases):
@@ -90,30 +71,34 @@ def subset_cases(graded_course):
 
 
 @pytest.fixture(scope="module")
-def parallel_course(graded_course, tmp_path_factory):
-    """The representative subset of graded_course's submissions graded again, on a LocalCluster."""
+def serial_subset(graded_course, tmp_path_factory):
+    """The representative subset of the shared batch (which grader.parallel graded), graded again by
+    plain `nbgrader autograde`, one submission after the other."""
     cases = subset_cases(graded_course)
-    root = course_with(tmp_path_factory.mktemp("parallel"), cases)
+    root = course_with(tmp_path_factory.mktemp("serial"), cases)
+    run_nbgrader(root, "autograde", ASSIGNMENT, "--force", *BATCH_LIMITS)
+    return {"root": root, "students": [case.name for case in cases]}
+
+
+def test_parallel_grades_equal_serial_grades_cell_by_cell(graded_course, serial_subset):
+    summary = graded_course["summary"]
+    assert summary["graded"] == len(graded_course["submissions"]) and not summary["failed"]
+    assert_same_as_serial(serial_subset["root"], graded_course["root"], serial_subset["students"])
+
+
+def test_a_rerun_grades_only_what_changed_and_all_when_the_late_policy_changes(graded_course, tmp_path):
+    cases = [graded_course["submissions"][name] for name in ("alice", "bilal", "hana")]
+    root = course_with(tmp_path, cases)
     _, summary = run_parallel(root, "--workers=2")
-    return {"root": root, "summary": summary, "students": [case.name for case in cases]}
-
-
-def test_parallel_grades_equal_serial_grades_cell_by_cell(graded_course, parallel_course):
-    students = parallel_course["students"]
-    assert parallel_course["summary"]["graded"] == len(students) and not parallel_course["summary"]["failed"]
-    assert_same_as_serial(graded_course["root"], parallel_course["root"], students)
-
-
-def test_a_rerun_grades_only_what_changed_and_all_when_the_late_policy_changes(parallel_course):
-    root, count = parallel_course["root"], len(parallel_course["students"])
+    assert summary["graded"] == 3 and summary["executions"] == 3
     changed = submissions.parse_submission(os.path.join(submissions.SAMPLE_CLASS_DIR, "alice.py"))
     changed.name, changed.base = "bilal", "solution"  # bilal hands in alice's full-marks work
     submissions.write_submission(changed, root, release_root=root)
     _, summary = run_parallel(root, "--workers=1")
-    assert summary["graded"] == 1 and summary["unchanged"] == count - 1 and summary["executions"] == 1
+    assert summary["graded"] == 1 and summary["unchanged"] == 2 and summary["executions"] == 1
     assert reports(root, ["bilal"])["bilal"]["score"] == 50
     _, summary = run_parallel(root, "--workers=2", "--PerStartedDay.fraction_per_day=0.25")
-    assert summary["graded"] == count and summary["unchanged"] == 0
+    assert summary["graded"] == 3 and summary["unchanged"] == 0
     assert gradebook_rows(course_directory(root).db_url, ["hana"])[("hana", "late")] == 25.0  # 2 days x 25 % of 50
 
 
@@ -142,11 +127,12 @@ def dask_cluster(tmp_path):
         for process in processes:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
+        for process in processes:  # a Dask process may take half a minute to stop politely: it is a test
             try:
-                process.wait(timeout=30)
+                process.wait(timeout=3)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
         log.close()
 
 
