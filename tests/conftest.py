@@ -37,6 +37,7 @@ SLOW_FIXTURES = {"graded_course", "site", "lab", "formgrader", "exchange_course"
 ACCOUNT_FIXTURES = {"exchange_course", "instructor"}  # they make and remove the same Unix accounts
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items):
     """Tests that grade, run notebooks or start servers are `slow` (make test-quick leaves them out).
     With pytest-xdist (make test), everything that uses the shared batch runs in one process, and

@@ -30,9 +30,15 @@ def course(tmp_path):
 
 
 def make_socket(path):
-    server = socket.socket(socket.AF_UNIX)
-    server.bind(str(path))
-    server.close()
+    """A Unix socket file (bound by its name in its folder: a full temporary path can be too long)."""
+    here = os.getcwd()
+    os.chdir(os.path.dirname(path))
+    try:
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(os.path.basename(path))
+        server.close()
+    finally:
+        os.chdir(here)
 
 
 ENTRIES = {

@@ -32,8 +32,8 @@ def running_processes(uid):
 
 @pytest.fixture(scope="module")
 def instructor():
-    with accounts("gcinstructor") as uids:
-        yield uids["gcinstructor"]
+    with accounts("gcgrader") as uids:
+        yield uids["gcgrader"]
 
 
 @pytest.fixture(scope="module")
