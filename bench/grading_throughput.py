@@ -33,7 +33,6 @@ BIN = os.path.dirname(sys.executable)
 ENV = {**os.environ, "PATH": BIN + os.pathsep + os.environ["PATH"]}
 ASSIGNMENT = "gradient_checking"
 MODES = ("stock", "judged", "dask-1", "dask-all", "floor")
-STOCK_CONFIG = 'c = get_config()\nc.CourseDirectory.course_id = "gradient-checking"\n'
 STUDENT_STARTED = re.compile(r"^(\d+\.\d+) Creating/updating student with ID", re.MULTILINE)
 NOT_GRADED = re.compile(r"There was an error processing assignment '[^']*' for student '([^']*)'")
 
@@ -69,7 +68,8 @@ def fresh_copy(template, stock=False):
         shutil.copytree(os.path.join(template, folder), os.path.join(root, folder))
     if stock:
         with open(os.path.join(root, "nbgrader_config.py"), "w") as handle:
-            handle.write(STOCK_CONFIG)
+            from grader.course import course_directory  # stock nbgrader, with only the course's id
+            handle.write(f"c = get_config()\nc.CourseDirectory.course_id = {course_directory().course_id!r}\n")
         run([os.path.join(BIN, "nbgrader"), "generate_assignment", ASSIGNMENT, "--force"], root)
     else:
         shutil.copy(os.path.join(template, "gradebook.db"), root)

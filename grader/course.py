@@ -17,7 +17,7 @@ REPORT_NAME = "grading_report.json"  # written by the grader beside each autogra
 
 
 @functools.cache
-def course_directory(course_root=REPO_ROOT):
+def course_directory(course_root: str = REPO_ROOT) -> CourseDirectory:
     """nbgrader's CourseDirectory for a course root, configured as nbgrader would configure it.
 
     The configuration is the course root's nbgrader_config.py, or this repository's when the root
@@ -35,7 +35,7 @@ STEPS = {"source": "source_directory", "release": "release_directory", "submitte
          "autograded": "autograded_directory", "feedback": "feedback_directory"}
 
 
-def assignment_folder(course, step, student=None):
+def assignment_folder(course: CourseDirectory | str, step: str, student: str | None = None) -> str:
     """The assignment's folder in one step (source, release, submitted, autograded, feedback).
 
     course -- a CourseDirectory, or a course root (see course_directory)
@@ -44,25 +44,25 @@ def assignment_folder(course, step, student=None):
     return os.path.normpath(coursedir.format_path(getattr(coursedir, STEPS[step]), student or ".", ASSIGNMENT))
 
 
-def step_folder(course, step):
+def step_folder(course: CourseDirectory | str, step: str) -> str:
     """The folder of one step for the whole class, such as the course's autograded/."""
     coursedir = course if isinstance(course, CourseDirectory) else course_directory(course)
     return os.path.normpath(os.path.join(coursedir.root, getattr(coursedir, STEPS[step])))
 
 
-def notebook_path(course, step, student=None):
+def notebook_path(course: CourseDirectory | str, step: str, student: str | None = None) -> str:
     """Path of the assignment notebook in one step (see assignment_folder)."""
     return os.path.join(assignment_folder(course, step, student), NOTEBOOK)
 
 
-def exercise_of(grade_id):
+def exercise_of(grade_id: str) -> str:
     """The exercise a graded test cell belongs to: test_<exercise> or test_<exercise>__<suffix>."""
     if not grade_id.startswith("test_"):
         raise ValueError(f"graded cell {grade_id!r} must be named test_<exercise>[__<suffix>]")
     return grade_id[len("test_"):].split("__")[0]
 
 
-def graded_cells(notebook):
+def graded_cells(notebook: nbformat.NotebookNode) -> list[tuple[str, str, float]]:
     """The graded test cells of a notebook: list of (grade_id, exercise, points)."""
     cells = []
     for cell in notebook.cells:
@@ -72,7 +72,7 @@ def graded_cells(notebook):
     return cells
 
 
-def max_scores(course_root=REPO_ROOT):
+def max_scores(course_root: str = REPO_ROOT) -> dict[str, float]:
     """Points available per exercise in the master notebook: dict exercise -> float."""
     notebook = nbformat.read(notebook_path(course_root, "source"), as_version=4)
     totals = {exercise: 0.0 for exercise in EXERCISES}

@@ -186,7 +186,7 @@ def vectorization_diagram():
     return figure
 
 
-def save_figures(directory):
+def save_figures(directory: str) -> list[str]:
     """Write backprop.png and vectorization.png into ``directory``, byte for byte reproducibly.
 
     returns: list of the two paths written

@@ -61,7 +61,7 @@ class TrustedSources:
     setup: str
 
 
-def grade_id_of(cell):
+def grade_id_of(cell: nbformat.NotebookNode) -> str | None:
     return cell.metadata.get("nbgrader", {}).get("grade_id")
 
 
@@ -212,7 +212,7 @@ _POOLS = {}
 _POOLS_LOCK = threading.Lock()
 
 
-def kernel_pool(master_folder, settings):
+def kernel_pool(master_folder: str, settings: Settings) -> KernelPool:
     """The process's pool for this master folder and these settings (made on first use, closed at exit)."""
     with _POOLS_LOCK:
         key = (master_folder, settings)
@@ -227,7 +227,7 @@ def _close_pools():
         pool.close()
 
 
-def run_submission(nb, sources, pool):
+def run_submission(nb: nbformat.NotebookNode, sources: TrustedSources, pool: KernelPool) -> dict:
     """Execute a sanitized submission notebook and judge its graded cells.
 
     nb -- the notebook after nbgrader's sanitize step; its cells' outputs are replaced in place

@@ -77,14 +77,14 @@ _RECORDS = {}  # (student, assignment) -> Intake, read by the preprocessors in t
 _LOCK = threading.Lock()
 
 
-def notes_for(student, assignment):
+def notes_for(student: str, assignment: str) -> list[str]:
     """Intake's notes about one submission (empty if intake did not see it). returns: list of str"""
     with _LOCK:
         record = _RECORDS.get((student, assignment))
         return list(record.notes) if record else []
 
 
-def forget(student, assignment):
+def forget(student: str, assignment: str) -> None:
     """Drop what intake knew about a submission once it is graded."""
     with _LOCK:
         _RECORDS.pop((student, assignment), None)
@@ -174,7 +174,7 @@ def _vet_timestamp(folder, quarantine, record):
                     "the submission was graded without a submission time", record)
 
 
-def vet_folder(folder, student, assignment):
+def vet_folder(folder: str, student: str, assignment: str) -> Intake:
     """Make the submission folder safe for nbgrader to copy. returns: Intake (notebook not chosen yet)
 
     folder -- <submitted>/<student>/<assignment>
@@ -223,7 +223,7 @@ def _exercise_count(path, release):
     return sum(1 for cell in notebook.cells if cell.get("id") in stubs and cell.source != stubs[cell.get("id")])
 
 
-def choose_notebook(record, expected_name, release):
+def choose_notebook(record: Intake, expected_name: str, release: nbformat.NotebookNode) -> None:
     """Set record.notebook: the assignment's notebook, or the best other one, with a note."""
     expected = os.path.join(record.folder, expected_name)
     candidates = _notebooks_in(record.folder)
@@ -320,7 +320,7 @@ def _cells_of(data):
     return data["cells"], notes
 
 
-def read_cells(path):
+def read_cells(path: str) -> tuple[list[layout.StudentCell] | None, list[str]]:
     """A notebook file's cells, read without following links. returns: (list of StudentCell or None, notes)"""
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
@@ -341,7 +341,7 @@ def read_cells(path):
     return (layout.student_cells(cells) if cells is not None else None), notes + parse_notes
 
 
-def graded_notebook(record, release):
+def graded_notebook(record: Intake, release: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The notebook to grade for one submission: its cells laid onto the release (made once, and
     its notes added to the record once). returns: a new NotebookNode"""
     if record.graded is None:
@@ -357,7 +357,7 @@ def graded_notebook(record, release):
 _RELEASES = {}  # assignment -> (path, modification time, notebook file name, release notebook)
 
 
-def load_release(coursedir, assignment):
+def load_release(coursedir, assignment: str) -> str:
     """Read (once, and again when it changes) the release notebook that submissions are laid onto.
 
     returns: the notebook's file name, which every submission's notebook is graded as
@@ -385,7 +385,7 @@ def _release(assignment):
         return _RELEASES[assignment][2:]
 
 
-def take_in(folder, expected_name=None):
+def take_in(folder: str, expected_name: str | None = None) -> Intake:
     """Vet one submission folder and choose its notebook; remember the result for grading.
 
     folder -- <submitted>/<student>/<assignment>
@@ -403,7 +403,7 @@ def take_in(folder, expected_name=None):
     return record
 
 
-def prepare_submission(assignment, student, notebooks):
+def prepare_submission(assignment: str, student: str, notebooks: list[str]) -> None:
     """nbgrader's pre-convert hook: ``take_in`` the folder of this student's notebook path.
 
     nbgrader calls it once per submission, before it copies the folder, with the one path that

@@ -105,7 +105,7 @@ class RemoteStudent:
         return result, arguments
 
 
-def judge_namespace(setup_source, student_code):
+def judge_namespace(setup_source: str, student_code: RemoteStudent) -> dict:
     """The names graded cells may use: those of the notebook's setup cell, run here (magics removed)."""
     namespace = {"__name__": "__judge__"}
     exec(compile(MAGIC_LINE.sub("", setup_source), "<setup cell>", "exec"), namespace)
@@ -113,7 +113,7 @@ def judge_namespace(setup_source, student_code):
     return namespace
 
 
-def judge_cell(source, namespace, grade_id):
+def judge_cell(source: str, namespace: dict, grade_id: str) -> tuple[bool, str]:
     """Run one graded cell's code here, its prints kept out of the grader's log.
 
     returns: (passed, message) -- message says why it failed
@@ -130,7 +130,7 @@ def judge_cell(source, namespace, grade_id):
     return True, ""
 
 
-def first_line(source):
+def first_line(source: str) -> str:
     """The one-line docstring a graded cell opens with, without its quotes."""
     line = source.strip().splitlines()[0] if source.strip() else ""
     return line.strip().strip('"').strip("'")

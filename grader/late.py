@@ -45,7 +45,7 @@ class PerStartedDay(LateSubmissionPlugin):
         return min(score, score * self.fraction_per_day * days)
 
 
-def policy_fingerprint(config, assignment):
+def policy_fingerprint(config, assignment: str) -> str:
     """What decides a late penalty for an assignment, as text (for the parallel grader's re-run check)."""
     return repr((config.get("ApplyDueDate", {}).get("due_dates", {}).get(assignment),
                  str(config.get("AssignLatePenalties", {}).get("plugin_class", "")),

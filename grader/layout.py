@@ -44,7 +44,7 @@ class StudentCell:
     attachments: dict = field(default_factory=dict)
 
 
-def student_cells(cells):
+def student_cells(cells: list) -> list[StudentCell]:
     """StudentCells from the "cells" list of a parsed notebook, whatever their shape. returns: list"""
     found = []
     for cell in cells if isinstance(cells, list) else []:
@@ -78,7 +78,7 @@ def _safe_attachments(attachments):
     return kept
 
 
-def defined_functions(source):
+def defined_functions(source: str) -> set[str]:
     """Names of the functions a cell defines at its top level (a cell that does not parse: by regex)."""
     try:
         tree = ast.parse(source)
@@ -100,7 +100,7 @@ def _normalised(source):
     return "\n".join(line.rstrip() for line in source.strip().splitlines())
 
 
-def is_read_only(cell):
+def is_read_only(cell: nbformat.NotebookNode) -> bool:
     """A cell the student may not change: locked, or an autograded test."""
     meta = cell.metadata.get("nbgrader", {})
     return bool(meta.get("locked") or (meta.get("grade") and not meta.get("solution")))
@@ -153,7 +153,7 @@ class _Skeleton:
         return None, None
 
 
-def lay_onto(release, cells):
+def lay_onto(release: nbformat.NotebookNode, cells: list[StudentCell]) -> tuple[nbformat.NotebookNode, list[str]]:
     """The notebook to grade: the release's cells with the student's answers and own cells in place.
 
     release -- the release notebook (NotebookNode, nbformat 4), never changed

@@ -7,13 +7,14 @@ upgrade is a conscious review of this file, not a silent change of behaviour.
 
 import glob
 import os
+from collections.abc import Callable
 
 import nbgrader
 
 WRITTEN_FOR = "0.9.6"
 
 
-def check_version():
+def check_version() -> None:
     """Raise unless the installed nbgrader is the one this adapter was written for."""
     if nbgrader.__version__ != WRITTEN_FOR:
         raise RuntimeError(
@@ -25,12 +26,12 @@ def check_version():
 check_version()
 
 
-def sanitizing(converter):
+def sanitizing(converter) -> bool:
     """True while nbgrader's Autograde converter reads submitted notebooks (its sanitize step)."""
     return bool(getattr(converter, "_sanitizing", False))
 
 
-def submission_folders(coursedir):
+def submission_folders(coursedir) -> list[str]:
     """The submission folders an Autograde run covers, notebook or not. returns: sorted list of paths
 
     nbgrader's own listing (``BaseConverter.init_notebooks``) skips folders without a notebook.
@@ -39,7 +40,8 @@ def submission_folders(coursedir):
     return sorted(path for path in glob.glob(pattern) if os.path.isdir(path) or os.path.islink(path))
 
 
-def grade_every_folder(notebook_name_of, before_batch=None):
+def grade_every_folder(notebook_name_of: Callable[[object, str], str],
+                       before_batch: Callable[[object], None] | None = None) -> None:
     """Make nbgrader's Autograde converter grade every submission folder, notebook or not.
 
     nbgrader's own listing (``BaseConverter.init_notebooks``) maps each folder to the notebooks
@@ -74,6 +76,6 @@ def grade_every_folder(notebook_name_of, before_batch=None):
     Autograde.init_notebooks = init_notebooks
 
 
-def batch_size(converter):
+def batch_size(converter) -> int:
     """How many submissions the running Autograde converter grades (for a progress line)."""
     return len(getattr(converter, "assignments", {}) or {}) or 1

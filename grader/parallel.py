@@ -53,13 +53,13 @@ IN_FLIGHT_PER_WORKER = 2
 RESULTS = {}  # (student, assignment, notebook) -> worker result, waiting for ReplayExecution
 
 
-def notebook_digest(nb):
+def notebook_digest(nb: nbformat.NotebookNode) -> str:
     """sha256 of what a worker executes: every cell's type, source and nbgrader metadata."""
     cells = [(cell.cell_type, cell.source, cell.metadata.get("nbgrader", {})) for cell in nb.cells]
     return hashlib.sha256(json.dumps(cells, sort_keys=True).encode("utf-8")).hexdigest()
 
 
-def folder_fingerprint(folder, salt=""):
+def folder_fingerprint(folder: str, salt: str = "") -> str:
     """sha256 of every file under folder (paths and bytes), and salt."""
     digest = hashlib.sha256(salt.encode("utf-8"))
     for path in sorted(glob.glob(os.path.join(folder, "**"), recursive=True)):
@@ -97,7 +97,7 @@ def _extract_plain_files(archive, folder):
     archive.extractall(folder)
 
 
-def grade_on_worker(notebook_json, notebook_id, bundle):
+def grade_on_worker(notebook_json: str, notebook_id: str, bundle: dict) -> dict:
     """A Dask task: execute and judge one sanitized notebook.
 
     returns: dict with notebook (the executed notebook, JSON text), judge (execution.run_submission's
@@ -112,7 +112,7 @@ def grade_on_worker(notebook_json, notebook_id, bundle):
     return {"notebook": nbformat.writes(nb), "judge": judge, "worker": f"{os.uname().nodename}:{os.getpid()}"}
 
 
-def worker_cpu_seconds():
+def worker_cpu_seconds() -> float:
     """CPU seconds this worker process has used (its kernels not included)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -383,7 +383,7 @@ class Progress:
             self.stream.write("\n")
 
 
-def make_app(assignment, nbgrader_args):
+def make_app(assignment: str, nbgrader_args: list[str]) -> AutogradeApp:
     """An initialised nbgrader autograde app: the course's configuration, as `nbgrader autograde` reads it."""
     app = AutogradeApp()
     app.initialize([assignment, *nbgrader_args])
@@ -393,7 +393,7 @@ def make_app(assignment, nbgrader_args):
     return app
 
 
-def make_client(scheduler=None, workers=None):
+def make_client(scheduler: str | None = None, workers: int | None = None):
     """A Dask client: to the scheduler at that address, or to a new LocalCluster on loopback."""
     import dask
     from distributed import Client, LocalCluster
@@ -406,7 +406,7 @@ def make_client(scheduler=None, workers=None):
     return Client(cluster)
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("assignment")
     parser.add_argument("--scheduler", help="address of a running Dask scheduler (default: a LocalCluster)")

@@ -84,7 +84,7 @@ class CheckCellMetadata(NbGraderPreprocessor):
         return nb, resources
 
 
-def converter_of(preprocessor):
+def converter_of(preprocessor: NbGraderPreprocessor):
     """The nbgrader converter (Autograde, GenerateFeedback, ...) running this preprocessor."""
     node = preprocessor
     while node is not None:
@@ -94,7 +94,7 @@ def converter_of(preprocessor):
     raise RuntimeError(f"{type(preprocessor).__name__} must run inside an nbgrader converter")
 
 
-def coursedir_of(preprocessor):
+def coursedir_of(preprocessor: NbGraderPreprocessor):
     """The CourseDirectory of the nbgrader converter running this preprocessor."""
     return converter_of(preprocessor).coursedir
 
@@ -158,14 +158,14 @@ class _Progress:
 _PROGRESS = _Progress()
 
 
-def prepare_batches():
+def prepare_batches() -> None:
     """Before every nbgrader autograde batch (nbgrader_config.py calls this once): refuse at once,
     with one clear message, when no sandbox can be made, and list every submission folder, with
     or without a notebook, for intake (intake.load_release names their notebook)."""
     nbgrader_adapter.grade_every_folder(intake.load_release, before_batch=lambda coursedir: sandbox.check_sandbox())
 
 
-def trusted_sources(db_url, notebook_id, assignment, setup_cell="setup"):
+def trusted_sources(db_url: str, notebook_id: str, assignment: str, setup_cell: str = "setup") -> execution.TrustedSources:
     """Graded cells' sources and the setup cell's, from the gradebook. returns: execution.TrustedSources"""
     with Gradebook(db_url) as gradebook:
         notebook = gradebook.find_notebook(notebook_id, assignment)
@@ -178,7 +178,7 @@ def trusted_sources(db_url, notebook_id, assignment, setup_cell="setup"):
     return execution.TrustedSources(graded, setup)
 
 
-def master_folder(coursedir, assignment):
+def master_folder(coursedir, assignment: str) -> str:
     """The assignment's folder in source/: the master files a kernel gets, never the student's."""
     return os.path.abspath(coursedir.format_path(coursedir.source_directory, ".", assignment))
 

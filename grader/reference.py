@@ -10,7 +10,7 @@ import numpy as np
 from helpers.network import forward_propagation_n
 
 
-def backward_propagation_n(X, Y, cache):
+def backward_propagation_n(X: np.ndarray, Y: np.ndarray, cache: tuple) -> dict[str, np.ndarray]:
     """Correct backward pass of ``helpers.network.forward_propagation_n``: the gradient of the cost.
 
     X -- input data, shape (n_0, m)
@@ -36,7 +36,7 @@ def backward_propagation_n(X, Y, cache):
     return gradients
 
 
-def correct_gradients(X, Y, parameters):
+def correct_gradients(X: np.ndarray, Y: np.ndarray, parameters: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Gradients of the cost from the correct backward pass, with the extra "dZl" and "dAl" entries.
 
     returns: gradients -- dict "dW1", "db1", ..., plus intermediates

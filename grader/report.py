@@ -14,13 +14,15 @@ import json
 import os
 
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.coursedir import CourseDirectory
 
 from .course import (ASSIGNMENT, EXERCISES, REPO_ROOT, REPORT_NAME, assignment_folder, course_directory, exercise_of,
                      step_folder)
 from .text import one_line
 
 
-def exercise_scores(coursedir, notebook=ASSIGNMENT, assignment=ASSIGNMENT):
+def exercise_scores(coursedir: CourseDirectory, notebook: str = ASSIGNMENT,
+                    assignment: str = ASSIGNMENT) -> dict[str, dict[str, tuple[float, float]]]:
     """Scores from the gradebook, before any late penalty.
 
     coursedir -- the course's CourseDirectory (its gradebook and course id)
@@ -45,20 +47,20 @@ def exercise_scores(coursedir, notebook=ASSIGNMENT, assignment=ASSIGNMENT):
     return scores
 
 
-def late_penalties(coursedir, assignment=ASSIGNMENT):
+def late_penalties(coursedir: CourseDirectory, assignment: str = ASSIGNMENT) -> dict[str, float]:
     """The late penalty nbgrader stored for each student's submission (0.0 when on time). returns: dict"""
     with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
         return {submission.student.id: float(submission.late_submission_penalty or 0.0)
                 for submission in gradebook.assignment_submissions(assignment)}
 
 
-def final_scores(scores, penalties):
+def final_scores(scores: dict, penalties: dict[str, float]) -> dict[str, float]:
     """Each student's score after the late penalty, as nbgrader export computes it: dict student -> float"""
     return {student: max(0.0, sum(score for score, _ in per.values()) - penalties.get(student, 0.0))
             for student, per in scores.items()}
 
 
-def format_table(scores, penalties=None):
+def format_table(scores: dict, penalties: dict[str, float] | None = None) -> str:
     """A plain-text table: one row per student, one column per exercise, the total, the late
     penalty and the score after it."""
     penalties = penalties or {}
@@ -77,7 +79,7 @@ def format_table(scores, penalties=None):
     return "\n".join(lines)
 
 
-def batch_summary(course_root, assignment=ASSIGNMENT, top=10):
+def batch_summary(course_root: str, assignment: str = ASSIGNMENT, top: int = 10) -> dict:
     """What the grading reports of a batch say, for the instructor.
 
     returns: dict with "submissions", "seconds_per_submission", "seconds_per_step" (where the
@@ -107,7 +109,7 @@ def batch_summary(course_root, assignment=ASSIGNMENT, top=10):
     }
 
 
-def format_summary(summary):
+def format_summary(summary: dict) -> str:
     """The batch summary as plain text (every message from a student's run stripped of control characters)."""
     lines = [f"{summary['submissions']} graded submissions, "
              f"{summary['seconds_per_submission']} s each on average (sandbox and judging included)"]
@@ -124,7 +126,7 @@ def format_summary(summary):
     return "\n".join(lines)
 
 
-def format_student(report):
+def format_student(report: dict) -> str:
     """One student's grading report as plain text: every check, the notes and any kernel problem."""
     lines = [f"{one_line(report['student'])}: {report['score']:g}/{report['max_score']:g}"]
     for check in report["checks"]:

@@ -77,12 +77,12 @@ class UidLease:
         self._handle.close()
 
 
-def running_as_root():
+def running_as_root() -> bool:
     return os.geteuid() == 0
 
 
 @functools.cache
-def sandbox_problem():
+def sandbox_problem() -> str | None:
     """Why no sandbox can be built here, or None when one can (probed once per process). returns: str or None"""
     if not sys.platform.startswith("linux"):
         return "bubblewrap sandboxes need Linux"
@@ -106,17 +106,17 @@ def sandbox_problem():
     return None
 
 
-def bubblewrap_available():
+def bubblewrap_available() -> bool:
     """True when bubblewrap can build a sandbox here: as root, or as an ordinary user with user namespaces."""
     return sandbox_problem() is None
 
 
-def sandbox_mode():
+def sandbox_mode() -> str:
     """"root" or "user namespace": how this process sandboxes kernels (see the module docstring)."""
     return "root" if running_as_root() else "user namespace"
 
 
-def check_sandbox(log=None):
+def check_sandbox(log=None) -> bool:
     """Raise SandboxUnavailable unless bubblewrap works or the instructor opted out explicitly.
 
     returns: True when the sandbox will be used, False when the instructor opted out
@@ -259,7 +259,8 @@ def _group_limits_missing(controllers):
         logging.getLogger("grader.sandbox").warning(message)
 
 
-def kernel_command(submission_dir, socket_dir, connection_file, limits, uid, group=None):
+def kernel_command(submission_dir: str, socket_dir: str, connection_file: str, limits: Limits, uid: int | None,
+                   group: ResourceGroup | None = None) -> list[str]:
     """The command that starts an ipykernel for one submission inside the sandbox.
 
     submission_dir -- the private, writable copy of the submission (mounted at /submission)
@@ -315,6 +316,6 @@ def kernel_command(submission_dir, socket_dir, connection_file, limits, uid, gro
     return command
 
 
-def unsandboxed_command(connection_file):
+def unsandboxed_command(connection_file: str) -> list[str]:
     """The kernel command used only when the instructor opted out of the sandbox."""
     return [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file]

@@ -67,7 +67,7 @@ def _with_policy(text):
     return re.sub(r"<head([^>]*)>", lambda match: f"<head{match.group(1)}>{meta}", text, count=1)
 
 
-def render_notebook(notebook, depth, banner=""):
+def render_notebook(notebook: nbformat.NotebookNode, depth: int, banner: str = "") -> str:
     """A notebook as HTML with nbconvert's lab template, offline and sanitised. depth: folders below
     the site root. returns: the page's text"""
     exporter = HTMLExporter(template_name="offline", extra_template_basedirs=[TEMPLATES], sanitize_html=True,
@@ -94,7 +94,7 @@ def _link(student, depth=0):
     return "../" * depth + f"feedback/{urllib.parse.quote(student)}/{ASSIGNMENT}/{PAGE_NAME}"
 
 
-def feedback_pages(coursedir):
+def feedback_pages(coursedir) -> dict[str, tuple[str, str]]:
     """nbgrader's feedback pages: dict student -> (folder, page text with MathJax from the site)."""
     pages = {}
     root = step_folder(coursedir, "feedback")
@@ -107,13 +107,13 @@ def feedback_pages(coursedir):
     return pages
 
 
-def read_grades_csv(path):
+def read_grades_csv(path: str) -> dict[str, float]:
     """grades.csv from nbgrader export: dict student -> score (after any late penalty)."""
     with open(path, newline="", encoding="utf-8") as handle:
         return {row["student_id"]: float(row["score"]) for row in csv.DictReader(handle)}
 
 
-def class_page(coursedir, folder):
+def class_page(coursedir, folder: str) -> str:
     """The class table (checked against grades.csv), score plots and the most frequent failures.
 
     folder -- where to write scores.png; returns: the page's text
@@ -156,7 +156,7 @@ def class_page(coursedir, folder):
     return _page("The class at a glance (instructors)", body, depth=1)
 
 
-def build_site(course_root, out):
+def build_site(course_root: str, out: str) -> list[str]:
     """Build the whole site and put it at `out` (replacing what was there). returns: page paths relative to out"""
     coursedir = course_directory(os.path.abspath(course_root))
     building = f"{out}.building-{os.getpid()}"

@@ -5,7 +5,7 @@ import re
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")  # C0 but \t \n, C1, bidi overrides
 
 
-def printable(text, limit=None):
+def printable(text: object, limit: int | None = None) -> str:
     """text without control characters (terminal escapes, NULs, bidi overrides), at most limit
     characters, cut at a word boundary with an ellipsis. returns: str"""
     text = CONTROL.sub(" ", str(text))
@@ -15,6 +15,6 @@ def printable(text, limit=None):
     return text
 
 
-def one_line(text, limit=None):
+def one_line(text: object, limit: int | None = None) -> str:
     """printable(text), with line breaks and tabs as spaces too. returns: str"""
     return printable(re.sub(r"\s+", " ", str(text)).strip(), limit)
