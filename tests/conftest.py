@@ -33,23 +33,22 @@ BIN = os.path.dirname(sys.executable)
 BATCH_LIMITS = ("--JudgedExecute.cell_timeout=10", "--JudgedExecute.test_budget=10")  # hostile cases wait less
 
 
-SLOW_FIXTURES = {"graded_course", "site", "lab", "formgrader", "exchange_course", "graded_as_instructor"}
-ACCOUNT_FIXTURES = {"exchange_course", "instructor"}  # they make and remove the same Unix accounts
+SLOW_FIXTURES = {"graded_course", "serial_subset", "site", "lab", "formgrader", "exchange_course", "graded_as_instructor"}
+# A representative subset of the batch: the sample class, kernels that crash, and the intake cases.
+SUBSET = ("adv_os_exit", "adv_segfault", "adv_renamed_notebook", "adv_invalid_json_truncated", "adv_duplicated_cells",
+          "adv_file_no_notebook", "adv_file_links_and_special_files", "adv_file_folder_links_to_source",
+          "adv_nb_stripped_moved_retyped", "adv_reply_large_or_deep")
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items):
     """Tests that grade, run notebooks or start servers are `slow` (make test-quick leaves them out).
-    With pytest-xdist (make test), everything that uses the shared batch runs in one process, and
-    everything that makes Unix accounts in one process, so that neither is done twice at once."""
+
+    With pytest-xdist (make test), the modules that share an expensive fixture are one xdist_group
+    each (their `pytestmark`), so that it is made once: the batch, the parity subset, the accounts.
+    """
     for item in items:
-        fixtures = set(getattr(item, "fixturenames", ()))
-        if SLOW_FIXTURES & fixtures:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
-        if "graded_course" in fixtures:
-            item.add_marker(pytest.mark.xdist_group("batch"))
-        elif ACCOUNT_FIXTURES & fixtures:
-            item.add_marker(pytest.mark.xdist_group("accounts"))
 
 
 def free_port():
@@ -212,7 +211,8 @@ def trap_server():
 def graded_course(tmp_path_factory):
     """The sample class, the corpus and the adversarial cases, graded together in one fresh course by
     grader.parallel on two workers, with their feedback and grades.csv. (test_parallel.py grades a
-    representative subset again with plain `nbgrader autograde` and finds the same, cell by cell.)
+    representative subset both ways, plain `nbgrader autograde` and grader.parallel, and finds the
+    same, cell by cell.)
 
     returns: dict with "root", "submissions" (name -> Submission), "scores" (name -> exercise ->
              (score, max_score)) and "penalties" (name -> late penalty) read from the gradebook,
@@ -225,9 +225,7 @@ def graded_course(tmp_path_factory):
     canary = str(tmp_path_factory.mktemp("host") / "canary.txt")
     with open(canary, "w") as handle:
         handle.write("untouched")
-    cases = []
-    for directory in (submissions.SAMPLE_CLASS_DIR, submissions.CORPUS_DIR, submissions.ADVERSARIAL_DIR):
-        cases += submissions.read_directory(directory)
+    cases = all_cases()
     config = os.path.join(REPO_ROOT, "nbgrader_config.py")
     with trap_server() as (port, trap_requests):
         write_cases(root, cases, {"TRAP_PORT": str(port), "CANARY_PATH": canary, "SLOW_SECONDS": "4"})
@@ -245,6 +243,28 @@ def graded_course(tmp_path_factory):
         "sources_after": gradebook_sources(course_directory(root)),
         "trap_requests": trap_requests, "canary": canary_text, "summary": summary,
     }
+
+
+def all_cases():
+    """Every submission of the batch: the sample class, the corpus and the adversarial cases."""
+    cases = []
+    for directory in (submissions.SAMPLE_CLASS_DIR, submissions.CORPUS_DIR, submissions.ADVERSARIAL_DIR):
+        cases += submissions.read_directory(directory)
+    return cases
+
+
+@pytest.fixture(scope="session")
+def serial_subset(tmp_path_factory):
+    """The representative subset graded by plain `nbgrader autograde`, one submission after the other,
+    as the reference the other graders and gradebooks are compared with. returns: dict with "root",
+    "cases" (list of Submission) and "students" (their names)"""
+    names = sorted(case.name for case in submissions.read_directory(submissions.SAMPLE_CLASS_DIR)) + list(SUBSET)
+    by_name = {case.name: case for case in all_cases()}
+    cases = [by_name[name] for name in names]
+    root = make_course(str(tmp_path_factory.mktemp("serial") / "course"))
+    write_cases(root, cases)
+    run_nbgrader(root, "autograde", ASSIGNMENT, "--force", *BATCH_LIMITS)
+    return {"root": root, "cases": cases, "students": names}
 
 
 def report_of(root, student):

@@ -17,6 +17,8 @@ from grader import intake
 from grader.course import ASSIGNMENT, REPORT_NAME, assignment_folder, course_directory
 from tools import submissions
 
+pytestmark = pytest.mark.xdist_group("batch")  # with the other tests of the shared batch
+
 CASES = submissions.read_directory(submissions.ADVERSARIAL_DIR)
 CLASSES = ("adv_file_", "adv_nb_", "adv_markup_", "adv_reply_", "adv_slow_")
 

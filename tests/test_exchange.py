@@ -22,6 +22,8 @@ from grader.course import ASSIGNMENT, NOTEBOOK, assignment_folder
 from tools.submissions import Submission, build_notebook
 from users import accounts, home_of, nbgrader_as, run_as
 
+pytestmark = pytest.mark.xdist_group("accounts")
+
 COURSE_ID = "gradient-checking"
 
 

@@ -7,7 +7,6 @@ student's math and plots must still show, files a submission carried must not be
 Autograde from formgrader leaves no kernel running in the server.
 """
 
-import shutil
 import time
 import urllib.request
 
@@ -16,19 +15,21 @@ import pytest
 from nbgrader.api import Gradebook
 
 from browser import XSS_MARKERS, chromium, jupyter_lab
-from conftest import REPO_ROOT
+from conftest import BATCH_LIMITS, REPO_ROOT, all_cases, make_course, run_nbgrader, write_cases
 from grader.course import ASSIGNMENT, course_directory
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("formgrader")]
 TOKEN = "formgrader-test-token"
 PAYLOAD_STUDENTS = ("adv_markup_payloads", "adv_markup_in_messages", "adv_file_links_and_special_files")
 
 
 @pytest.fixture(scope="module")
-def formgrader(graded_course, tmp_path_factory):
-    """JupyterLab with nbgrader's formgrader on a free loopback port, for a copy of the graded course."""
-    course = str(tmp_path_factory.mktemp("formgrader") / "course")
-    shutil.copytree(graded_course["root"], course, symlinks=True, ignore=shutil.ignore_patterns(".refused"))
+def formgrader(tmp_path_factory):
+    """JupyterLab with nbgrader's formgrader on a free loopback port, for a course that graded the
+    payload cases and alice."""
+    course = make_course(str(tmp_path_factory.mktemp("formgrader") / "course"))
+    write_cases(course, [case for case in all_cases() if case.name in PAYLOAD_STUDENTS + ("alice",)])
+    run_nbgrader(course, "autograde", ASSIGNMENT, *BATCH_LIMITS)
     home = tmp_path_factory.mktemp("instructor-home")
     with open(home / "nbgrader_config.py", "w") as handle:  # the course's config, for a course root elsewhere
         handle.write(f"load_subconfig('nbgrader_config.py', path={REPO_ROOT!r})\n"

@@ -17,6 +17,8 @@ from grader.report import final_scores
 from grader.site import read_grades_csv
 from tools import submissions
 
+pytestmark = pytest.mark.xdist_group("batch")  # with the other tests of the shared batch
+
 CASES = [case.name for case in submissions.read_directory(submissions.SAMPLE_CLASS_DIR)]
 CASES += [case.name for case in submissions.read_directory(submissions.CORPUS_DIR)]
 

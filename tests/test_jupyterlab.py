@@ -9,7 +9,7 @@ import shutil
 import nbformat
 import pytest
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("jupyterlab")]
 
 from browser import chromium, jupyter_lab, watched_page
 from conftest import make_course, run_nbgrader, scores_of

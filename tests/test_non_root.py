@@ -19,6 +19,8 @@ from grader.course import ASSIGNMENT
 from tools import submissions
 from users import accounts, home_of, nbgrader_as
 
+pytestmark = pytest.mark.xdist_group("accounts")
+
 HOSTILE = ("adv_read_outside", "adv_write_outside", "adv_network", "adv_fork_bomb", "adv_memory_bomb",
            "adv_background_process", "adv_os_exit", "adv_file_links_and_special_files")
 

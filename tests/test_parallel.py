@@ -15,17 +15,16 @@ import nbformat
 import psutil
 import pytest
 
-from conftest import (BATCH_LIMITS, BIN, finished_summary, free_port, gradebook_rows, make_course, run_nbgrader,
+from conftest import (BIN, finished_summary, free_port, gradebook_rows, make_course,
                       run_parallel, write_cases)
 from grader.course import ASSIGNMENT, course_directory
 from grader.parallel import Progress
 from grader.sandbox import SANDBOX_UIDS
 from tools import submissions
 
+pytestmark = pytest.mark.xdist_group("parity")
+
 VARYING_REPORT_KEYS = ("seconds", "timings", "fingerprint", "grader_peak_mib")
-SUBSET = ("adv_os_exit", "adv_segfault", "adv_renamed_notebook", "adv_invalid_json_truncated", "adv_duplicated_cells",
-          "adv_file_no_notebook", "adv_file_links_and_special_files", "adv_file_folder_links_to_source",
-          "adv_nb_stripped_moved_retyped", "adv_reply_large_or_deep")
 
 
 def course_with(tmp_path, cases):
@@ -64,30 +63,23 @@ def assert_same_as_serial(serial_root, parallel_root, students):
         assert listing[0] == listing[1], student
 
 
-def subset_cases(graded_course):
-    """The representative subset: the sample class, crashing kernels and the intake cases."""
-    names = sorted(case.name for case in submissions.read_directory(submissions.SAMPLE_CLASS_DIR)) + list(SUBSET)
-    return [graded_course["submissions"][name] for name in names]
-
-
 @pytest.fixture(scope="module")
-def serial_subset(graded_course, tmp_path_factory):
-    """The representative subset of the shared batch (which grader.parallel graded), graded again by
-    plain `nbgrader autograde`, one submission after the other."""
-    cases = subset_cases(graded_course)
-    root = course_with(tmp_path_factory.mktemp("serial"), cases)
-    run_nbgrader(root, "autograde", ASSIGNMENT, "--force", *BATCH_LIMITS)
-    return {"root": root, "students": [case.name for case in cases]}
+def parallel_subset(serial_subset, tmp_path_factory):
+    """The representative subset graded again, by grader.parallel on a LocalCluster of two workers."""
+    root = course_with(tmp_path_factory.mktemp("parallel"), serial_subset["cases"])
+    _, summary = run_parallel(root, "--workers=2")
+    return {"root": root, "summary": summary}
 
 
-def test_parallel_grades_equal_serial_grades_cell_by_cell(graded_course, serial_subset):
-    summary = graded_course["summary"]
-    assert summary["graded"] == len(graded_course["submissions"]) and not summary["failed"]
-    assert_same_as_serial(serial_subset["root"], graded_course["root"], serial_subset["students"])
+def test_parallel_grades_equal_serial_grades_cell_by_cell(serial_subset, parallel_subset):
+    summary = parallel_subset["summary"]
+    assert summary["graded"] == len(serial_subset["students"]) and not summary["failed"]
+    assert_same_as_serial(serial_subset["root"], parallel_subset["root"], serial_subset["students"])
 
 
-def test_a_rerun_grades_only_what_changed_and_all_when_the_late_policy_changes(graded_course, tmp_path):
-    cases = [graded_course["submissions"][name] for name in ("alice", "bilal", "hana")]
+def test_a_rerun_grades_only_what_changed_and_all_when_the_late_policy_changes(tmp_path):
+    cases = [case for case in submissions.read_directory(submissions.SAMPLE_CLASS_DIR)
+             if case.name in ("alice", "bilal", "hana")]
     root = course_with(tmp_path, cases)
     _, summary = run_parallel(root, "--workers=2")
     assert summary["graded"] == 3 and summary["executions"] == 3
@@ -136,8 +128,8 @@ def dask_cluster(tmp_path):
         log.close()
 
 
-def test_a_real_cluster_that_loses_a_worker_grades_everyone_once(graded_course, dask_cluster, tmp_path):
-    cases = [graded_course["submissions"][name] for name in ("alice", "chen", "dana", "emeka", "gita", "hana")]
+def test_a_real_cluster_that_loses_a_worker_grades_everyone_once(serial_subset, dask_cluster, tmp_path):
+    cases = [case for case in serial_subset["cases"] if case.name in ("alice", "chen", "dana", "emeka", "gita", "hana")]
     root = course_with(tmp_path, cases)
     process = run_parallel(root, f"--scheduler={dask_cluster['address']}", "--feedback", wait=False)
     deadline = time.monotonic() + 300
@@ -153,7 +145,7 @@ def test_a_real_cluster_that_loses_a_worker_grades_everyone_once(graded_course, 
     assert victim.wait(timeout=10) == -signal.SIGKILL
     assert graded_before_the_kill < len(cases)
     assert summary["graded"] == len(cases) and not summary["failed"]
-    assert_same_as_serial(graded_course["root"], root, [case.name for case in cases])
+    assert_same_as_serial(serial_subset["root"], root, [case.name for case in cases])
     pages = glob.glob(os.path.join(root, "feedback", "*", ASSIGNMENT, f"{ASSIGNMENT}.html"))
     assert len(pages) == len(cases)
     for page in pages:

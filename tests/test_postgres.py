@@ -12,6 +12,8 @@ from conftest import BATCH_LIMITS, free_port, gradebook_rows, make_course, run_n
 from grader.course import ASSIGNMENT, course_directory
 from tools import submissions
 
+pytestmark = pytest.mark.xdist_group("parity")
+
 
 def _postgres_bin():
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
@@ -45,8 +47,8 @@ def postgres_url():
         shutil.rmtree(data, ignore_errors=True)
 
 
-def test_postgres_gradebook_holds_the_same_grades_as_sqlite(postgres_url, graded_course, tmp_path):
-    """The sample class graded on PostgreSQL holds, cell by cell, what the shared batch holds on SQLite."""
+def test_postgres_gradebook_holds_the_same_grades_as_sqlite(postgres_url, serial_subset, tmp_path):
+    """The sample class graded on PostgreSQL holds, cell by cell, what the reference run holds on SQLite."""
     course = make_course(str(tmp_path / "postgres"))
     os.remove(os.path.join(course, "gradebook.db"))  # make_course's own, so that nothing falls back to it
     sample = submissions.read_directory(submissions.SAMPLE_CLASS_DIR)
@@ -58,7 +60,7 @@ def test_postgres_gradebook_holds_the_same_grades_as_sqlite(postgres_url, graded
     students = [case.name for case in sample]
     on_postgres = gradebook_rows(postgres_url, students)
     assert len(on_postgres) > 8 * len(students)
-    assert on_postgres == gradebook_rows(course_directory(graded_course["root"]).db_url, students)
+    assert on_postgres == gradebook_rows(course_directory(serial_subset["root"]).db_url, students)
 
 
 def test_a_wrong_gradebook_url_fails_loudly(tmp_path):

@@ -9,7 +9,7 @@ import urllib.parse
 
 import pytest
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("batch")]
 
 from browser import XSS_MARKERS, chromium, require_browser, watched_page
 from grader.site import build_site, read_grades_csv

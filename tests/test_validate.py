@@ -52,7 +52,7 @@ def validated(tmp_path_factory):
         return {name: future.result() for name, future in futures.items()}
 
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("validate")]
 
 
 def test_every_correct_submission_gets_success(validated):
