@@ -258,8 +258,11 @@ def run_submission(nb: nbformat.NotebookNode, sources: TrustedSources, pool: Ker
             else:
                 _run(cell, kernel, judge, deadline, settings)
                 timings["student_cells"] += time.perf_counter() - clock
-            if judge["kernel"] and kernel is not None and kernel.alive:
-                kernel.kill()
+            if kernel is not None and kernel.alive:
+                if judge["kernel"]:
+                    kernel.kill()
+                else:
+                    kernel.end_strays()  # what this cell left running would slow every cell after
     finally:
         pool.give_back(prepared)
     judge["seconds"] = round(time.time() - started, 3)

@@ -27,12 +27,46 @@ BASE64 = re.compile(r"^[A-Za-z0-9+/=\s]*$")
 
 
 def _children(pid):
-    """The process ids whose parent is pid (from /proc). returns: list of int"""
+    """The process ids whose parent is pid, forked by any of its threads (from /proc). returns: list of int"""
+    children = []
     try:
-        with open(f"/proc/{pid}/task/{pid}/children") as handle:
-            return [int(child) for child in handle.read().split()]
+        threads = os.listdir(f"/proc/{pid}/task")
     except OSError:
         return []
+    for thread in threads:
+        try:
+            with open(f"/proc/{pid}/task/{thread}/children") as handle:
+                children += [int(child) for child in handle.read().split()]
+        except OSError:
+            pass  # the thread ended meanwhile
+    return children
+
+
+def _descendants(pid):
+    """Every process below pid, parents before their children. returns: list of int"""
+    found, frontier = [], [pid]
+    while frontier:
+        children = _children(frontier.pop())
+        found += children
+        frontier += children
+    return found
+
+
+def _running(pid):
+    """True while pid runs: neither gone nor a zombie that waits for its parent to reap it."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
+def _signal(pids, number):
+    for pid in pids:
+        try:
+            os.kill(pid, number)
+        except ProcessLookupError:
+            pass
 
 
 class KernelDied(RuntimeError):
@@ -94,6 +128,8 @@ class SandboxedKernel:
         except KernelDied:
             self.shutdown()
             raise
+        # The sandbox's own processes, before any student code ran: its init and the kernel.
+        self.own_processes = {self.process.pid, *_descendants(self.process.pid)}
 
     def _connect(self):
         """A client with its own session (so its sockets have fresh identities), channels started."""
@@ -235,6 +271,29 @@ class SandboxedKernel:
             output["execution_count"] = count if type(count) is int else None
         return output
 
+    def end_strays(self, rounds=200):
+        """Kill every process the student's code left running beside the kernel (a background job,
+        a fork bomb's children), which would otherwise take the CPU from every cell and test after.
+
+        Each is stopped before the next search, so none can fork while the rest are found.
+        returns: how many were killed
+        """
+        if not self.alive:
+            return 0
+        stopped = set()
+        for _ in range(rounds):
+            found = [pid for pid in _descendants(self.process.pid)
+                     if pid not in self.own_processes and pid not in stopped and _running(pid)]
+            if not found:
+                break
+            _signal(found, signal.SIGSTOP)
+            stopped.update(found)
+        _signal(stopped, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while any(_running(pid) for pid in stopped) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return len(stopped)
+
     def _interrupt(self):
         message = self.client.session.msg("interrupt_request", {})
         try:
@@ -261,11 +320,7 @@ class SandboxedKernel:
         bubblewrap first would orphan that process to the machine's init, as a zombie until reaped.
         """
         if self.process.poll() is None:
-            for child in _children(self.process.pid):
-                try:
-                    os.kill(child, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+            _signal(_children(self.process.pid), signal.SIGKILL)
             try:
                 self.process.wait(timeout=2)
             except subprocess.TimeoutExpired:
@@ -286,11 +341,7 @@ class SandboxedKernel:
                     pids = self.group.remaining()
                     if not pids:
                         break
-                    for pid in pids:
-                        try:
-                            os.kill(pid, signal.SIGKILL)
-                        except ProcessLookupError:
-                            pass
+                    _signal(pids, signal.SIGKILL)
                     time.sleep(0.02)
                 self.group.remove()
             shutil.rmtree(self.socket_dir, ignore_errors=True)

@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -25,11 +26,18 @@ HOSTILE = ("adv_read_outside", "adv_write_outside", "adv_network", "adv_fork_bom
            "adv_background_process", "adv_os_exit", "adv_file_links_and_special_files")
 
 
-def running_processes(uid):
-    """The processes of an account that are still running (a zombie, already dead, waits only for
-    the machine's init to collect its exit status). returns: list of "pid state command" """
-    listing = subprocess.run(["ps", "-o", "pid=,stat=,args=", "-u", str(uid)], capture_output=True, text=True).stdout
-    return [line for line in listing.splitlines() if line.split()[1][0] != "Z"]
+def running_processes(uid, grace=5.0):
+    """The processes of an account that are still running `grace` seconds after the last one seen
+    ends (a zombie, already dead, waits only for the machine's init to collect its exit status; a
+    process caught while it exits is not a survivor). returns: list of "pid parent state command" """
+    deadline = time.monotonic() + grace
+    while True:
+        listing = subprocess.run(["ps", "-o", "pid=,ppid=,stat=,args=", "-u", str(uid)],
+                                 capture_output=True, text=True).stdout
+        running = [line for line in listing.splitlines() if line.split()[2][0] != "Z"]
+        if not running or time.monotonic() > deadline:
+            return running
+        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")

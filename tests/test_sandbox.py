@@ -60,6 +60,60 @@ def test_a_sandboxed_kernel_sees_only_its_folder(tmp_path):
     assert not kernel.alive
 
 
+STRAYS = """
+import os, subprocess, sys, threading, time
+subprocess.Popen(["sleep", "600"])
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+if os.fork() == 0:  # a daemon, orphaned to the sandbox's init
+    os.setsid()
+    if os.fork() == 0:
+        time.sleep(600)
+    os._exit(0)
+forker = threading.Thread(target=lambda: subprocess.Popen(["sleep", "600"]))  # forked by another thread
+forker.start()
+forker.join()
+for _ in range(8):  # a fork bomb held back by the process limit: every child forks for ever
+    try:
+        child = os.fork()
+    except OSError:
+        break
+    if child == 0:
+        while True:
+            try:
+                os.fork()
+            except OSError:
+                pass
+time.sleep(1)
+"""
+RUNNING = """
+import os
+states = []
+for name in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        states.append(open(f"/proc/{name}/stat").read().rsplit(")", 1)[1].split()[0])
+    except OSError:
+        pass
+print(sum(state != "Z" for state in states))  # a zombie runs nothing: it waits for its parent to reap it
+"""
+
+
+@pytest.mark.skipif(not sandbox.bubblewrap_available(), reason="bubblewrap is not installed")
+def test_what_a_cell_leaves_running_is_killed_and_the_kernel_goes_on(tmp_path):
+    kernel = SandboxedKernel(str(tmp_path), sandbox.Limits(processes=48))
+    try:
+        outputs, reply = kernel.execute(STRAYS + RUNNING, timeout=30)
+        assert reply["status"] == "ok", outputs
+        running = int("".join(output.get("text", "") for output in outputs))
+        assert running > 20, "the strays did not start"
+        assert kernel.end_strays() >= running - 2  # all but the sandbox's init and the kernel
+        outputs, reply = kernel.execute(RUNNING, timeout=30)
+        assert reply["status"] == "ok", outputs
+        assert "".join(output["text"] for output in outputs).split() == ["2"]  # init and the kernel
+        assert kernel.end_strays() == 0
+    finally:
+        kernel.shutdown()
+
+
 def test_no_call_is_made_once_the_test_budget_is_spent():
     from grader.judge import RemoteStudent, TestBudget
     budget = TestBudget(5)

@@ -36,6 +36,8 @@ def accounts(*names):
             subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
                            check=True, capture_output=True)
             made.append(name)
+    for name in names:  # a process left by an interrupted earlier run would look like this run's
+        subprocess.run(["pkill", "--signal", "KILL", "--uid", name], capture_output=True)
     try:
         yield {name: pwd.getpwnam(name).pw_uid for name in names}
     finally:
@@ -60,7 +62,7 @@ def run_as(uid, command, cwd, env=None, check=True):
     result = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--init-groups", *command],
                             cwd=cwd, env=environment, capture_output=True, text=True)
     if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(command)} as uid {uid} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+        raise AssertionError(f"{' '.join(command)} as uid {uid} failed (exit {result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
     return result
 
 
