@@ -7,7 +7,9 @@ workers of the parallel grader (``parallel.py``). Kernels are started ahead of n
 
 import atexit
 import compileall
+import dataclasses
 import functools
+import logging
 import os
 import resource
 import shutil
@@ -22,7 +24,7 @@ from nbgrader import utils
 from . import sandbox
 from .judge import RemoteStudent, TestBudget, first_line, judge_cell, judge_namespace
 from .text import printable
-from .kernel import KernelDied, SandboxedKernel
+from .kernel import KernelDied, KernelTemplate, SandboxedKernel
 
 TIMING_STEPS = ("prepare", "kernel_start", "student_cells", "judging")
 MASTER_IGNORE = ("*.ipynb", "__pycache__", ".ipynb_checkpoints")  # never part of a kernel's master files
@@ -39,6 +41,7 @@ class Settings:
     notebook_timeout -- seconds all the notebook's own cells may run together
     call_timeout -- seconds one call of a student function from the hidden tests may take
     test_budget -- seconds all those calls of one submission may take together
+    warm_template -- fork kernels from a warm template (as root; see grader/template.py)
     """
 
     cell_timeout: float
@@ -47,6 +50,7 @@ class Settings:
     test_budget: float
     limits: sandbox.Limits
     use_sandbox: bool = True
+    warm_template: bool = True
 
 
 @dataclass(frozen=True)
@@ -96,9 +100,9 @@ class _Prepared:
     kernel -- the SandboxedKernel, or None with problem saying why it could not start
     """
 
-    def __init__(self, master_copy, settings):
+    def __init__(self, master_copy, settings, template=None):
         started = time.perf_counter()
-        self.workdir = tempfile.mkdtemp(prefix="gc-submission-")
+        self.workdir = tempfile.mkdtemp(prefix="gc-submission-", dir=template.pool_dir if template else None)
         self.kernel, self.problem, self.prepare_seconds = None, None, 0.0
         try:
             folder = f"{self.workdir}/submission"
@@ -106,7 +110,7 @@ class _Prepared:
             os.makedirs(os.path.join(folder, sandbox.MATPLOTLIB_DIR))
             shutil.copy(_font_list(), os.path.join(folder, sandbox.MATPLOTLIB_DIR))
             self.prepare_seconds = time.perf_counter() - started
-            self.kernel = SandboxedKernel(folder, settings.limits, settings.use_sandbox)
+            self.kernel = SandboxedKernel(folder, settings.limits, settings.use_sandbox, template=template)
         except KernelDied as error:
             self.problem = str(error)
         except Exception as error:  # noqa: BLE001 -- reported for this submission, never a silent hang
@@ -139,8 +143,23 @@ class KernelPool:
         self._busy = 0           # submissions running now
         self._last_finished = time.monotonic()
         self._closed = False
+        self.template = None
         self._starter = threading.Thread(target=self._start_kernels, name="kernel-starter", daemon=True)
         self._starter.start()
+
+    def _template(self):
+        """(In the starter thread.) The warm template kernels are forked from, when it can be used:
+        as root, sandboxed, and asked for; made again if it died. returns: KernelTemplate or None"""
+        settings = self.settings
+        if not (settings.warm_template and settings.use_sandbox and sandbox.running_as_root()):
+            return None
+        if self.template is None or not self.template.alive:
+            if self.template is not None:
+                self.template.close()
+            pool_dir = tempfile.mkdtemp(prefix="gc-pool-", dir="/var/tmp")  # outside /tmp: see template.py
+            os.chmod(pool_dir, 0o755)
+            self.template = KernelTemplate(pool_dir, _font_list())
+        return self.template
 
     def _start_kernels(self):
         while True:
@@ -151,7 +170,13 @@ class KernelPool:
                 if self._closed:
                     return
                 self._wanted = False
-            prepared = _Prepared(self.master_copy, self.settings)
+            try:
+                template = self._template()
+            except KernelDied as error:  # fall back to a fresh kernel, and say so in the log
+                logging.getLogger(__name__).warning("kernels start without a warm template: %s", error)
+                self.settings = dataclasses.replace(self.settings, warm_template=False)
+                template = None
+            prepared = _Prepared(self.master_copy, self.settings, template)
             with self._condition:
                 self._ready = prepared
                 self._condition.notify_all()
@@ -205,6 +230,9 @@ class KernelPool:
             if self._ready is not None:
                 self._ready.close()
                 self._ready = None
+        if self.template is not None:
+            self.template.close()
+            shutil.rmtree(self.template.pool_dir, ignore_errors=True)
         shutil.rmtree(os.path.dirname(self.master_copy), ignore_errors=True)
 
 

@@ -1,5 +1,6 @@
 """One submission's kernel: started in the sandbox, driven cell by cell, and always cleaned up."""
 
+import dataclasses
 import json
 import os
 import queue
@@ -8,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 
 import zmq
@@ -79,15 +81,127 @@ def _truncate(text, limit):
     return text[:limit] + f"\n[... output truncated: {len(text) - limit} more characters]\n"
 
 
+class KernelTemplate:
+    """The warm template (grader/template.py), running in its own sandbox: forks each kernel.
+
+    Only as root (it builds each kernel's sandbox itself, which takes capabilities); start it
+    from the thread that will live as long as it does (bubblewrap's --die-with-parent).
+    pool_dir -- a new folder for the kernels' folders, outside /tmp (each kernel gets its own /tmp)
+    """
+
+    def __init__(self, pool_dir, font_list, startup_timeout=120):
+        self.pool_dir = pool_dir
+        template_file = os.path.join(pool_dir, "template.py")
+        shutil.copy(os.path.join(os.path.dirname(os.path.abspath(__file__)), "template.py"), template_file)
+        os.makedirs(os.path.join(pool_dir, sandbox.MATPLOTLIB_DIR))
+        shutil.copy(font_list, os.path.join(pool_dir, sandbox.MATPLOTLIB_DIR))
+        self.log = open(os.path.join(pool_dir, "template.log"), "wb")
+        self.process = subprocess.Popen(sandbox.template_command(pool_dir, template_file), stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=self.log, start_new_session=True)
+        self._condition = threading.Condition()
+        self._spawned, self._exited = {}, {}
+        self._ready = False
+        threading.Thread(target=self._read_answers, name="template-reader", daemon=True).start()
+        with self._condition:
+            if not self._condition.wait_for(lambda: self._ready or self.process.poll() is not None, startup_timeout):
+                raise KernelDied(f"the kernel template did not start within {startup_timeout:g} s")
+        if not self._ready:
+            raise KernelDied(f"the kernel template did not start: {self._log_tail()}")
+
+    def _read_answers(self):
+        for line in self.process.stdout:
+            answer = json.loads(line)
+            with self._condition:
+                if "ready" in answer:
+                    self._ready = True
+                elif "spawned" in answer:
+                    self._spawned[answer["spawned"]] = answer["pid"]
+                elif "exited" in answer:
+                    self._exited[answer["exited"]] = answer["status"]
+                self._condition.notify_all()
+        with self._condition:
+            self._condition.notify_all()
+
+    def _log_tail(self):
+        with open(self.log.name, "rb") as handle:
+            return handle.read()[-2000:].decode("utf-8", "replace")
+
+    @property
+    def alive(self):
+        return self.process.poll() is None
+
+    def spawn(self, kernel_id, request, timeout=30):
+        """Fork one kernel (see template.py for the request). returns: ForkedProcess"""
+        with self._condition:
+            self.process.stdin.write((json.dumps({"spawn": kernel_id, **request}) + "\n").encode())
+            self.process.stdin.flush()
+            if not self._condition.wait_for(lambda: kernel_id in self._spawned or not self.alive, timeout):
+                raise KernelDied("the kernel template did not fork a kernel")
+            if kernel_id not in self._spawned:
+                raise KernelDied(f"the kernel template stopped: {self._log_tail()}")
+            return ForkedProcess(self, kernel_id, self._spawned.pop(kernel_id))
+
+    def exit_status(self, kernel_id, timeout=0):
+        """The exit status of a forked kernel's sandbox, or None while it runs."""
+        with self._condition:
+            self._condition.wait_for(lambda: kernel_id in self._exited or not self.alive, timeout)
+            if kernel_id in self._exited:
+                return self._exited[kernel_id]
+            return None if self.alive else 128 + signal.SIGKILL  # the template's end ended it
+
+    def close(self):
+        """Stop the template; every kernel it forked dies with it."""
+        try:
+            self.process.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.log.close()
+
+
+class ForkedProcess:
+    """A kernel's sandbox forked by the template, with the part of Popen's interface the kernel uses.
+
+    pid is its process id (the template shares the grader's PID namespace); returncode is its exit
+    code, or minus the signal that ended the kernel, as Popen's.
+    """
+
+    def __init__(self, template, kernel_id, pid):
+        self.template, self.kernel_id, self.pid = template, kernel_id, pid
+        self.returncode = None
+
+    def poll(self):
+        if self.returncode is None:
+            status = self.template.exit_status(self.kernel_id)
+            if status is not None:
+                self.returncode = -(status - 128) if status > 128 else status
+        return self.returncode
+
+    def wait(self, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired("forked kernel", timeout)
+            self.template.exit_status(self.kernel_id, timeout=0.5)
+        return self.returncode
+
+
 class SandboxedKernel:
     """An ipykernel in the sandbox, talked to over IPC sockets in a private folder.
 
     submission_dir -- the folder the kernel may see and write (its own private copy)
     use_sandbox -- False only when the instructor explicitly opted out (see sandbox.check_sandbox)
+    template -- a KernelTemplate to fork the kernel from (as root), or None to start a fresh one
     """
 
-    def __init__(self, submission_dir, limits=sandbox.Limits(), use_sandbox=True, startup_timeout=60):
-        self.socket_dir = tempfile.mkdtemp(prefix="gc-kernel-")
+    def __init__(self, submission_dir, limits=sandbox.Limits(), use_sandbox=True, startup_timeout=60, template=None):
+        self.socket_dir = (os.path.join(os.path.dirname(submission_dir), "sockets") if template
+                           else tempfile.mkdtemp(prefix="gc-kernel-"))
+        os.makedirs(self.socket_dir, exist_ok=True)
         os.chmod(self.socket_dir, 0o755)
         connection_file = os.path.join(self.socket_dir, "kernel.json")
         write_connection_file(connection_file, transport="ipc", ip=os.path.join(self.socket_dir, "s"))
@@ -102,18 +216,26 @@ class SandboxedKernel:
                 os.chown(directory, uid, uid)
                 for name in files:
                     os.chown(os.path.join(directory, name), uid, uid)
-        if use_sandbox:
-            command = sandbox.kernel_command(submission_dir, self.socket_dir, connection_file, limits,
-                                             self.uid_lease.uid if as_root else None, self.group)
-            cwd = None
+        if template is not None:
+            self.log_path = os.path.join(os.path.dirname(submission_dir), "kernel.log")
+            self.log_file = None
+            self.process = template.spawn(os.path.basename(os.path.dirname(submission_dir)), {
+                "folder": submission_dir, "sockets": self.socket_dir, "connection": connection_file,
+                "log": self.log_path, "uid": self.uid_lease.uid, "limits": dataclasses.asdict(limits),
+                "cgroups": list(self.group.paths.values())})
         else:
-            command, cwd = sandbox.unsandboxed_command(connection_file), submission_dir
-        # The kernel's own stderr goes to an unnamed file, not a pipe: a pipe nobody reads would
-        # block a kernel that writes much to file descriptor 2.
-        self.log_file = tempfile.TemporaryFile()
-        self.process = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL,
-                                        stdout=self.log_file, stderr=self.log_file,
-                                        start_new_session=True)
+            if use_sandbox:
+                command = sandbox.kernel_command(submission_dir, self.socket_dir, connection_file, limits,
+                                                 self.uid_lease.uid if as_root else None, self.group)
+                cwd = None
+            else:
+                command, cwd = sandbox.unsandboxed_command(connection_file), submission_dir
+            # The kernel's own stderr goes to an unnamed file, not a pipe: a pipe nobody reads would
+            # block a kernel that writes much to file descriptor 2.
+            self.log_file = tempfile.TemporaryFile()
+            self.process = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL,
+                                            stdout=self.log_file, stderr=self.log_file,
+                                            start_new_session=True)
         # Every message from the kernel is bounded before jupyter_client parses it: ZeroMQ drops a
         # larger one and its connection, so a hostile kernel cannot make this process parse 100 MB.
         # No send waits for ever on a connection that is gone.
@@ -170,6 +292,14 @@ class SandboxedKernel:
 
     def _stderr(self):
         """The end of what the kernel process wrote to stdout and stderr."""
+        if self.log_file is None:  # a forked kernel writes its own log file
+            try:
+                with open(self.log_path, "rb") as handle:
+                    handle.seek(0, os.SEEK_END)
+                    handle.seek(max(0, handle.tell() - 2000))
+                    return handle.read().decode("utf-8", "replace")
+            except OSError:
+                return ""
         self.log_file.seek(0, os.SEEK_END)
         self.log_file.seek(max(0, self.log_file.tell() - 2000))
         return self.log_file.read().decode("utf-8", "replace")
@@ -224,7 +354,12 @@ class SandboxedKernel:
             elif kind in ("stream", "display_data", "execute_result", "error") and size < MAX_CELL_OUTPUT:
                 output = self._output(kind, content)
                 size += len(json.dumps(output))
-                outputs.append(output)
+                previous = outputs[-1] if outputs else {}
+                if kind == "stream" and previous.get("output_type") == "stream" and previous["name"] == output["name"]:
+                    # one output for a run of printed text, however the kernel happened to flush it
+                    previous["text"] = _truncate(previous["text"] + output["text"], MAX_TEXT)
+                else:
+                    outputs.append(output)
         reply = self._reply(msg_id, deadline=time.monotonic() + REPLY_GRACE)
         if reply is None:
             self._reconnect()
@@ -324,11 +459,12 @@ class SandboxedKernel:
             try:
                 self.process.wait(timeout=2)
             except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        self.process.wait()
+                for kill in (os.killpg, os.kill):
+                    try:
+                        kill(self.process.pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+        self.process.wait(timeout=30)
 
     def shutdown(self):
         """Stop the kernel and make sure nothing it started is left running."""
@@ -345,7 +481,8 @@ class SandboxedKernel:
                     time.sleep(0.02)
                 self.group.remove()
             shutil.rmtree(self.socket_dir, ignore_errors=True)
-            self.log_file.close()
+            if self.log_file is not None:
+                self.log_file.close()
             self.context.destroy(linger=0)
             if self.uid_lease is not None:
                 self.uid_lease.release()  # every process of that uid is gone with the PID namespace

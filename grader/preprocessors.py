@@ -19,7 +19,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.nbgraderformat import MetadataValidator, ValidationError
 from nbgrader.nbgraderformat.common import BaseMetadataValidator
 from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells, SaveAutoGrades
-from traitlets import Float, Integer, Unicode
+from traitlets import Bool, Float, Integer, Unicode
 
 from . import execution, intake, nbgrader_adapter, sandbox
 from .course import REPORT_NAME
@@ -112,12 +112,14 @@ class JudgedExecute(NbGraderPreprocessor):
     processes = Integer(sandbox.Limits.processes, help="Process limit of the kernel").tag(config=True)
     file_bytes = Integer(sandbox.Limits.file_bytes, help="Largest file the kernel may write").tag(config=True)
     setup_cell = Unicode("setup", help="grade_id of the locked cell whose imports graded cells use").tag(config=True)
+    warm_template = Bool(True, help="As root, fork each kernel from a warm template process that has already "
+                                    "imported ipykernel, NumPy and matplotlib (grader/template.py)").tag(config=True)
 
     def settings(self):
         """The configured limits, as execution.Settings (checks that the sandbox is available)."""
         limits = sandbox.Limits(self.cpu_seconds, self.memory_bytes, self.processes, self.file_bytes)
         return execution.Settings(self.cell_timeout, self.notebook_timeout, self.call_timeout, self.test_budget,
-                                  limits, use_sandbox=sandbox.check_sandbox(self.log))
+                                  limits, use_sandbox=sandbox.check_sandbox(self.log), warm_template=self.warm_template)
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]

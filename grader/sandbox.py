@@ -259,6 +259,37 @@ def _group_limits_missing(controllers):
         logging.getLogger("grader.sandbox").warning(message)
 
 
+def _system_view(writable):
+    """bubblewrap arguments for what every sandbox sees: the system and the virtual environment,
+    read-only, a private /tmp, /proc and /dev, and the given folders writable at their own paths."""
+    arguments = ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+    made = {"/tmp"}
+    for target in _read_only_roots() + list(writable):
+        for parent in _parents(target):
+            if parent not in made and parent not in ("/usr",):
+                arguments += ["--perms", "0755", "--dir", parent]
+                made.add(parent)
+    for root in _read_only_roots():
+        arguments += ["--ro-bind", root, root]
+    for link in ("bin", "lib", "lib64", "sbin"):
+        if os.path.islink(f"/{link}"):
+            arguments += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
+    for folder in writable:
+        arguments += ["--bind", folder, folder]
+    return arguments
+
+
+def _kernel_environment():
+    """bubblewrap arguments for a kernel's environment: nothing of the grader's."""
+    return ["--clearenv",
+            "--setenv", "PATH", f"{os.path.join(sys.prefix, 'bin')}:/usr/bin:/bin",
+            "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", f"{SUBMISSION_MOUNT}/{MATPLOTLIB_DIR}",
+            "--setenv", "IPYTHONDIR", "/tmp/ipython", "--setenv", "JUPYTER_RUNTIME_DIR", "/tmp/jupyter",
+            "--setenv", "MPLBACKEND", "module://matplotlib_inline.backend_inline",
+            "--setenv", "OPENBLAS_NUM_THREADS", "1", "--setenv", "OMP_NUM_THREADS", "1",
+            "--setenv", "PYTHONDONTWRITEBYTECODE", "1"]
+
+
 def kernel_command(submission_dir: str, socket_dir: str, connection_file: str, limits: Limits, uid: int | None,
                    group: ResourceGroup | None = None) -> list[str]:
     """The command that starts an ipykernel for one submission inside the sandbox.
@@ -275,30 +306,12 @@ def kernel_command(submission_dir: str, socket_dir: str, connection_file: str, l
         command += ["--unshare-user", "--uid", str(INSIDE_UID), "--gid", str(INSIDE_UID), "--cap-drop", "ALL"]
     else:
         command += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-    command += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
-    made = {"/tmp"}
-    for target in _read_only_roots() + [socket_dir]:
-        for parent in _parents(target):
-            if parent not in made and parent not in ("/usr",):
-                command += ["--perms", "0755", "--dir", parent]
-                made.add(parent)
-    for root in _read_only_roots():
-        command += ["--ro-bind", root, root]
-    for link in ("bin", "lib", "lib64", "sbin"):
-        if os.path.islink(f"/{link}"):
-            command += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
+    command += _system_view([socket_dir])
     command += [
-        "--bind", socket_dir, socket_dir,
         "--bind", submission_dir, SUBMISSION_MOUNT,
         "--remount-ro", "/",  # the sandbox's own root: nothing but /submission and /tmp is writable
         "--chdir", SUBMISSION_MOUNT,
-        "--clearenv",
-        "--setenv", "PATH", f"{os.path.join(sys.prefix, 'bin')}:/usr/bin:/bin",
-        "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", f"{SUBMISSION_MOUNT}/{MATPLOTLIB_DIR}",
-        "--setenv", "IPYTHONDIR", "/tmp/ipython", "--setenv", "JUPYTER_RUNTIME_DIR", "/tmp/jupyter",
-        "--setenv", "MPLBACKEND", "module://matplotlib_inline.backend_inline",
-        "--setenv", "OPENBLAS_NUM_THREADS", "1", "--setenv", "OMP_NUM_THREADS", "1",
-        "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
+        *_kernel_environment(),
         "--",
     ]
     if uid is not None:  # as root: drop to the leased uid, with no capabilities left
@@ -313,6 +326,25 @@ def kernel_command(submission_dir: str, socket_dir: str, connection_file: str, l
     ]
     if group is not None and group.paths:
         command = ["sh", "-c", f"{group.enter_command()} && exec {shlex.join(command)}"]
+    return command
+
+
+def template_command(pool_dir: str, template_file: str) -> list[str]:
+    """The command that starts the warm kernel template (grader/template.py), as root.
+
+    It keeps root's capabilities inside its bubblewrap sandbox, because it builds each kernel's own
+    sandbox (namespaces, mounts, cgroup, uid) before any student code runs; it sees the system,
+    the virtual environment, the pool of kernel folders and the cgroup file system, and runs only
+    trusted code. returns: list of str
+    """
+    cgroups = [ResourceGroup.ROOTS[name] for name in ResourceGroup.ROOTS if os.path.isdir(ResourceGroup.ROOTS[name])]
+    command = ["bwrap", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--new-session", "--cap-add", "ALL"]
+    command += _system_view([pool_dir])
+    if cgroups:
+        command += ["--bind", "/sys/fs/cgroup", "/sys/fs/cgroup"]
+    command += ["--dir", SUBMISSION_MOUNT, "--dir", "/run", *_kernel_environment(),
+                "--setenv", "MPLCONFIGDIR", os.path.join(pool_dir, MATPLOTLIB_DIR),
+                "--", sys.executable, template_file]
     return command
 
 

@@ -264,14 +264,16 @@ def all_cases():
 @pytest.fixture(scope="session")
 def serial_subset(tmp_path_factory):
     """The representative subset graded by plain `nbgrader autograde`, one submission after the other,
-    as the reference the other graders and gradebooks are compared with. returns: dict with "root",
-    "cases" (list of Submission) and "students" (their names)"""
+    as the reference the other graders and gradebooks are compared with. Each of its kernels is a
+    fresh interpreter in its own bubblewrap, while the other graders fork theirs from the warm
+    template (as root), so the comparisons also show that forked kernels grade the same.
+    returns: dict with "root", "cases" (list of Submission) and "students" (their names)"""
     names = sorted(case.name for case in submissions.read_directory(submissions.SAMPLE_CLASS_DIR)) + list(SUBSET)
     by_name = {case.name: case for case in all_cases()}
     cases = [by_name[name] for name in names]
     root = make_course(str(tmp_path_factory.mktemp("serial") / "course"))
     write_cases(root, cases)
-    run_nbgrader(root, "autograde", ASSIGNMENT, "--force", *BATCH_LIMITS)
+    run_nbgrader(root, "autograde", ASSIGNMENT, "--force", *BATCH_LIMITS, "--JudgedExecute.warm_template=False")
     return {"root": root, "cases": cases, "students": names}
 
 

@@ -45,9 +45,14 @@ def reports(root, students):
 
 
 def graded_cells(root, student):
-    """Sources of all cells and outputs of the graded cells in the autograded notebook."""
+    """Sources of all cells, outputs of the graded cells and every figure, in the autograded notebook.
+
+    (How a student's printed text interleaves stdout with stderr depends on when each was flushed,
+    in any Jupyter kernel, so the text of the other cells is not compared.)
+    """
     nb = nbformat.read(os.path.join(root, "autograded", student, ASSIGNMENT, f"{ASSIGNMENT}.ipynb"), as_version=4)
-    return [(cell.source, cell.outputs if cell.metadata.get("nbgrader", {}).get("grade") else None)
+    return [(cell.source, cell.outputs if cell.metadata.get("nbgrader", {}).get("grade") else
+             [output.data for output in cell.get("outputs", []) if output.output_type == "display_data"])
             for cell in nb.cells]
 
 

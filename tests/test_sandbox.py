@@ -1,15 +1,65 @@
 """The sandbox itself: what a kernel can see and do, and the refusal to grade without one."""
 
+import logging
 import os
 import shutil
+import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
 
 from conftest import REPO_ROOT
-from grader import sandbox
-from grader.kernel import KernelDied, SandboxedKernel
+from grader import execution, sandbox
+from grader.kernel import KernelDied, KernelTemplate, SandboxedKernel
+
+needs_bubblewrap = pytest.mark.skipif(not sandbox.bubblewrap_available(), reason="bubblewrap is not installed")
+
+
+@pytest.fixture(scope="module")
+def template():
+    """A warm kernel template, as the grader makes one per pool (it takes root)."""
+    if not (sandbox.bubblewrap_available() and sandbox.running_as_root()):
+        pytest.skip("the warm template is used only as root, with bubblewrap")
+    pool_dir = tempfile.mkdtemp(prefix="gc-pool-", dir="/var/tmp")
+    os.chmod(pool_dir, 0o755)
+    made = KernelTemplate(pool_dir, execution._font_list())
+    yield made
+    made.close()
+    shutil.rmtree(pool_dir, ignore_errors=True)
+
+
+@pytest.fixture(params=["bubblewrap", "template"])
+def new_kernel(request, tmp_path):
+    """Makes kernels both ways: each in a bubblewrap of its own, or forked from the warm template.
+    returns: function(files: dict name -> text, limits) -> SandboxedKernel in a fresh folder"""
+    if not sandbox.bubblewrap_available():
+        pytest.skip("bubblewrap is not installed")
+    template_made = request.getfixturevalue("template") if request.param == "template" else None
+    kernels = []
+
+    def make(files=None, limits=sandbox.Limits(memory_bytes=1024 ** 3)):
+        parent = tempfile.mkdtemp(dir=template_made.pool_dir if template_made else tmp_path)
+        folder = os.path.join(parent, "submission")
+        os.makedirs(folder)
+        for name, text in (files or {}).items():
+            with open(os.path.join(folder, name), "w") as handle:
+                handle.write(text)
+        kernels.append(SandboxedKernel(folder, limits, template=template_made))
+        return kernels[-1]
+
+    yield make
+    for kernel in kernels:
+        kernel.shutdown()
+        assert not kernel.alive
+
+
+def printed(kernel, code):
+    """What code printed in the kernel (it must succeed). returns: str"""
+    outputs, reply = kernel.execute(code, timeout=30)
+    assert reply["status"] == "ok", outputs
+    return "".join(output.get("text", "") for output in outputs)
 
 
 def test_refuses_to_grade_without_a_sandbox_unless_told(monkeypatch):
@@ -38,26 +88,66 @@ def test_the_command_binds_no_course_folder_and_no_network(tmp_path):
     assert "--reuid=620001" in command
 
 
-@pytest.mark.skipif(not sandbox.bubblewrap_available(), reason="bubblewrap is not installed")
-def test_a_sandboxed_kernel_sees_only_its_folder(tmp_path):
-    (tmp_path / "mine.txt").write_text("mine")
-    kernel = SandboxedKernel(str(tmp_path), sandbox.Limits(memory_bytes=1024 ** 3))
+def test_a_sandboxed_kernel_sees_only_its_folder(new_kernel):
+    kernel = new_kernel({"mine.txt": "mine"})
+    code = ("import os, socket\n"
+            "print(os.getuid(), open('mine.txt').read(), os.path.exists(%r), os.path.exists(%r))\n"
+            "try:\n    socket.create_connection(('127.0.0.1', 1), timeout=1)\n"
+            "except OSError as error:\n    print(type(error).__name__)\n"
+            "try:\n    bytearray(2 * 1024 ** 3)\nexcept MemoryError:\n    print('MemoryError')\n"
+            % (os.path.join(REPO_ROOT, "source"), os.path.join(REPO_ROOT, "nbgrader_config.py")))
+    assert printed(kernel, code).split() == [str(kernel.uid_lease.uid), "mine", "False", "False",
+                                             "ConnectionRefusedError", "MemoryError"]
+    with pytest.raises(KernelDied, match="died"):
+        kernel.execute("import os; os._exit(7)", timeout=30)
+
+
+SANDBOX_FACTS = """
+import glob, os, resource, socket
+print("interfaces", [name for _, name in socket.if_nameindex()])
+status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines())
+print("cwd", os.getcwd())
+print("processes", sorted(int(name) for name in os.listdir("/proc") if name.isdigit()))
+print("capabilities", *(status[name].strip() for name in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")),
+      "no_new_privs", status["NoNewPrivs"].strip())
+print("nproc", resource.getrlimit(resource.RLIMIT_NPROC)[0], "as", resource.getrlimit(resource.RLIMIT_AS)[0])
+for path in ("/evil", "/usr/evil", os.path.join(os.path.dirname(os.getcwd()), "evil")):
     try:
-        code = ("import os, socket\n"
-                "print(os.getuid(), open('mine.txt').read(), os.path.exists(%r), os.path.exists(%r))\n"
-                "try:\n    socket.create_connection(('127.0.0.1', 1), timeout=1)\n"
-                "except OSError as error:\n    print(type(error).__name__)\n"
-                "try:\n    bytearray(2 * 1024 ** 3)\nexcept MemoryError:\n    print('MemoryError')\n"
-                % (os.path.join(REPO_ROOT, "source"), os.path.join(REPO_ROOT, "nbgrader_config.py")))
-        outputs, reply = kernel.execute(code, timeout=30)
-        text = "".join(output.get("text", "") for output in outputs)
-        assert reply["status"] == "ok", outputs
-        assert text.split() == [str(kernel.uid_lease.uid), "mine", "False", "False", "ConnectionRefusedError", "MemoryError"]
-        with pytest.raises(KernelDied, match="died"):
-            kernel.execute("import os; os._exit(7)", timeout=30)
-    finally:
-        kernel.shutdown()
-    assert not kernel.alive
+        open(path, "w")
+        print("WROTE", path)
+    except OSError:
+        pass
+print("folders", sorted(glob.glob("/var/tmp/gc-pool-*/*/submission") + glob.glob("/var/tmp/gc-pool-*/*/*/secret.txt")))
+"""
+
+
+def test_every_kernel_has_the_whole_sandbox(new_kernel):
+    """Forked or fresh: its own folder, network and PID namespaces and uid; no capabilities; its
+    limits and groups; nothing writable outside its folder and /tmp."""
+    new_kernel({"secret.txt": "another student's"})  # a neighbour in the same pool
+    kernel = new_kernel()
+    facts = dict(line.split(" ", 1) for line in printed(kernel, SANDBOX_FACTS).splitlines())
+    assert facts.pop("cwd") == "/submission"
+    assert facts.pop("interfaces") == "['lo']"  # a network namespace of its own, with loopback only
+    assert facts.pop("processes") == "[1, 2]"  # the sandbox's init and the kernel
+    assert facts.pop("capabilities") == " ".join(["0000000000000000"] * 5) + " no_new_privs 1"
+    assert facts.pop("nproc") == f"{sandbox.Limits.processes} as {1024 ** 3}"
+    assert kernel.group.paths and len(kernel.group.remaining()) >= 2  # the kernel's processes are in its groups
+    assert facts.pop("folders") == "[]"  # no other kernel's folder, in the template's pool or elsewhere
+    assert facts == {}, facts  # nothing written outside /submission and /tmp
+
+
+def test_no_kernel_holds_anything_of_another(new_kernel):
+    first = new_kernel()
+    printed(first, "import numpy, sys\nnumpy.LEAKED = 1\nsys.modules['leak'] = sys\n"
+                   "open('/tmp/leak', 'w').write('x')\nopen('leak', 'w').write('x')")
+    first_draw = printed(first, "import numpy; print(numpy.random.rand())")
+    second = new_kernel()
+    facts = printed(second, "import numpy, os, sys\n"
+                            "print(hasattr(numpy, 'LEAKED'), 'leak' in sys.modules, os.path.exists('/tmp/leak'), "
+                            "os.path.exists('leak'), numpy.random.rand())").split()
+    assert facts[:4] == ["False"] * 4
+    assert facts[4] != first_draw.strip()  # each kernel's random state is its own
 
 
 STRAYS = """
@@ -97,21 +187,46 @@ print(sum(state != "Z" for state in states))  # a zombie runs nothing: it waits 
 """
 
 
-@pytest.mark.skipif(not sandbox.bubblewrap_available(), reason="bubblewrap is not installed")
-def test_what_a_cell_leaves_running_is_killed_and_the_kernel_goes_on(tmp_path):
-    kernel = SandboxedKernel(str(tmp_path), sandbox.Limits(processes=48))
+def test_what_a_cell_leaves_running_is_killed_and_the_kernel_goes_on(new_kernel):
+    kernel = new_kernel(limits=sandbox.Limits(processes=48))
+    running = int(printed(kernel, STRAYS + RUNNING))
+    assert running > 20, "the strays did not start"
+    assert kernel.end_strays() >= running - 2  # all but the sandbox's init and the kernel
+    assert printed(kernel, RUNNING).split() == ["2"]  # init and the kernel
+    assert kernel.end_strays() == 0
+
+
+def test_the_template_lets_no_kernel_inherit_a_writable_file(tmp_path):
+    """A descriptor the template holds beyond the read-only files of the system stops it at start."""
+    script = ("import sys; from grader import template\n"
+              f"held = open({str(tmp_path / 'held.txt')!r}, 'w')\n"
+              "template._check_inherited_files([])")
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert result.returncode != 0 and "held.txt" in result.stderr and "must not inherit" in result.stderr
+    read_only = subprocess.run([sys.executable, "-c", script.replace(f"{str(tmp_path / 'held.txt')!r}, 'w'",
+                                                                      f"{sys.executable!r}, 'rb'")],
+                               cwd=REPO_ROOT, capture_output=True, text=True)
+    assert read_only.returncode == 0, read_only.stderr
+
+
+@needs_bubblewrap
+def test_without_a_template_kernels_start_fresh_and_the_log_says_why(monkeypatch, caplog):
+    if not sandbox.running_as_root():
+        pytest.skip("the warm template is used only as root")
+    monkeypatch.setattr(sandbox, "template_command", lambda pool_dir, template_file: ["false"])
+    settings = execution.Settings(30, 300, 30, 60, sandbox.Limits(), use_sandbox=True, warm_template=True)
+    pool = execution.KernelPool(os.path.join(REPO_ROOT, "source", "gradient_checking"), settings)
     try:
-        outputs, reply = kernel.execute(STRAYS + RUNNING, timeout=30)
-        assert reply["status"] == "ok", outputs
-        running = int("".join(output.get("text", "") for output in outputs))
-        assert running > 20, "the strays did not start"
-        assert kernel.end_strays() >= running - 2  # all but the sandbox's init and the kernel
-        outputs, reply = kernel.execute(RUNNING, timeout=30)
-        assert reply["status"] == "ok", outputs
-        assert "".join(output["text"] for output in outputs).split() == ["2"]  # init and the kernel
-        assert kernel.end_strays() == 0
+        with caplog.at_level(logging.WARNING):
+            prepared, _ = pool.take()
+        try:
+            assert prepared.problem is None and prepared.kernel.alive
+            assert printed(prepared.kernel, "print(6 * 7)") == "42\n"
+        finally:
+            pool.give_back(prepared)
     finally:
-        kernel.shutdown()
+        pool.close()
+    assert "without a warm template" in caplog.text and "did not start" in caplog.text
 
 
 def test_no_call_is_made_once_the_test_budget_is_spent():
