@@ -167,7 +167,7 @@ class ForkedProcess:
     """A kernel's sandbox forked by the template, with the part of Popen's interface the kernel uses.
 
     pid is its process id (the template shares the grader's PID namespace); returncode is its exit
-    code, or minus the signal that ended the kernel, as Popen's.
+    status as bubblewrap reports it: the exit code, or 128 + the signal that ended the kernel.
     """
 
     def __init__(self, template, kernel_id, pid):
@@ -178,7 +178,7 @@ class ForkedProcess:
         if self.returncode is None:
             status = self.template.exit_status(self.kernel_id)
             if status is not None:
-                self.returncode = -(status - 128) if status > 128 else status
+                self.returncode = status
         return self.returncode
 
     def wait(self, timeout=None):
@@ -443,8 +443,9 @@ class SandboxedKernel:
             return " (killed by the memory limit)"
         if code is None:
             return ""
-        if code < 0:
-            return f" (signal {signal.Signals(-code).name})"
+        signal_number = -code if code < 0 else code - 128  # bubblewrap exits with 128 + the signal
+        if signal_number in signal.valid_signals():
+            return f" (signal {signal.Signals(signal_number).name})"
         return f" (exit code {code})"
 
     def kill(self):
