@@ -22,7 +22,8 @@ CASES = submissions.read_directory(submissions.SAMPLE_CLASS_DIR) + submissions.r
 VALIDATE = """
 import json, sys
 from nbgrader.validator import Validator
-print(json.dumps(Validator().validate(sys.argv[1])))
+for path in sys.argv[1:]:
+    print("VALIDATED " + json.dumps([path, Validator().validate(path)]), flush=True)
 """
 
 
@@ -33,23 +34,36 @@ def graded_cell_of_docstring():
             if cell.metadata.get("nbgrader", {}).get("grade")}
 
 
-def validate(case, folder):
-    """nbgrader's Validator on a case's notebook, in a copy of the release folder. returns: results dict"""
+def student_folder(case, folder):
+    """A copy of the release folder holding a case's notebook, as the student has it. returns: its path"""
     shutil.copytree(os.path.join(REPO_ROOT, "release", ASSIGNMENT), folder, ignore=shutil.ignore_patterns("__pycache__"))
     nbformat.write(submissions.build_notebook(case), os.path.join(folder, NOTEBOOK))
-    result = subprocess.run([sys.executable, "-c", VALIDATE, os.path.join(folder, NOTEBOOK)], cwd=folder,
-                            capture_output=True, text=True, timeout=300)
+    return os.path.join(folder, NOTEBOOK)
+
+
+def validate(paths):
+    """nbgrader's Validator (what `nbgrader validate` and the Validate button run) on each notebook in
+    turn, in one process. returns: dict path -> results dict"""
+    result = subprocess.run([sys.executable, "-c", VALIDATE, *paths], capture_output=True, text=True,
+                            timeout=60 * len(paths))
     assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    answers = [json.loads(line[len("VALIDATED "):]) for line in result.stdout.splitlines()
+               if line.startswith("VALIDATED ")]
+    return dict(answers)
 
 
 @pytest.fixture(scope="module")
 def validated(tmp_path_factory):
-    """Every sample student and corpus case validated, two at a time. returns: dict name -> results"""
+    """Every sample student and corpus case validated, in two processes side by side.
+    returns: dict name -> results"""
     root = tmp_path_factory.mktemp("validate")
+    paths = {case.name: student_folder(case, str(root / case.name)) for case in CASES}
+    names = list(paths)
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        futures = {case.name: pool.submit(validate, case, str(root / case.name)) for case in CASES}
-        return {name: future.result() for name, future in futures.items()}
+        halves = pool.map(validate, [[paths[name] for name in names[half::2]] for half in (0, 1)])
+        by_path = {path: results for half in halves for path, results in half.items()}
+    assert sorted(by_path) == sorted(paths.values()), "a notebook was not validated"
+    return {name: by_path[path] for name, path in paths.items()}
 
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("validate")]
