@@ -40,20 +40,24 @@ SUBSET = ("adv_os_exit", "adv_segfault", "adv_renamed_notebook", "adv_invalid_js
           "adv_nb_stripped_moved_retyped", "adv_reply_large_or_deep")
 
 
-@pytest.hookimpl(trylast=True)  # after xdist's own hook, which marks each grouped test's id
-def pytest_collection_modifyitems(config, items):
-    """Tests that grade, run notebooks or start servers are `slow` (make test-quick leaves them out).
+@pytest.hookimpl(tryfirst=True)  # before pytest's -m deselects by marker
+def pytest_collection_modifyitems(items):
+    """Tests that grade, run notebooks or start servers are `slow` (make test-quick leaves them out)."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
-    With pytest-xdist (make test), the modules that share an expensive fixture are one xdist_group
+
+@pytest.hookimpl(trylast=True)  # after xdist's own hook, which marks each grouped test's id
+def pytest_collection_finish(session):
+    """With pytest-xdist (make test), the modules that share an expensive fixture are one xdist_group
     each (their `pytestmark`), so that it is made once: the batch, the parity subset, the accounts.
     xdist marks each grouped test's id with "@group"; if it did not (an upgrade of pytest broke that
     once, and every worker then built the whole batch), the run stops.
     """
-    for item in items:
-        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.slow)
-    if getattr(config.option, "loadgroup", False) and os.environ.get("PYTEST_XDIST_WORKER"):
-        lost = [item.nodeid for item in items if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
+    if getattr(session.config.option, "loadgroup", False) and os.environ.get("PYTEST_XDIST_WORKER"):
+        lost = [item.nodeid for item in session.items
+                if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
         if lost:
             raise pytest.UsageError(f"pytest-xdist did not group {len(lost)} tests (first: {lost[0]}); "
                                     "check the pinned pytest and pytest-xdist versions")

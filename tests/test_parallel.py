@@ -82,6 +82,7 @@ def test_parallel_grades_equal_serial_grades_cell_by_cell(serial_subset, paralle
     assert_same_as_serial(serial_subset["root"], parallel_subset["root"], serial_subset["students"])
 
 
+@pytest.mark.slow  # it grades
 def test_a_rerun_grades_only_what_changed_and_all_when_the_late_policy_changes(tmp_path):
     cases = [case for case in submissions.read_directory(submissions.SAMPLE_CLASS_DIR)
              if case.name in ("alice", "bilal", "hana")]
