@@ -5,6 +5,7 @@ door. Each is a small function here; ``check_version`` refuses to run on another
 upgrade is a conscious review of this file, not a silent change of behaviour.
 """
 
+import contextlib
 import glob
 import os
 from collections.abc import Callable
@@ -79,3 +80,46 @@ def grade_every_folder(notebook_name_of: Callable[[object, str], str],
 def batch_size(converter) -> int:
     """How many submissions the running Autograde converter grades (for a progress line)."""
     return len(getattr(converter, "assignments", {}) or {}) or 1
+
+
+def sanitize_only(converter, path: str) -> tuple[str, dict]:
+    """Run an Autograde converter's sanitize step alone on one submitted notebook, writing nothing.
+
+    nbgrader runs sanitize and autograde back to back inside ``Autograde.convert_single_notebook``;
+    the parallel grader sanitizes at dispatch, so that a worker executes exactly what the commit
+    will see. returns: (the sanitized notebook as JSON text, nbgrader's resources for it)
+    """
+    converter.exporter = converter.exporter_class(parent=converter, config=converter.config)
+    converter._sanitizing = True
+    converter._init_preprocessors()
+    return converter.exporter.from_filename(path, resources=converter.init_single_notebook_resources(path))
+
+
+@contextlib.contextmanager
+def one_engine_per_database():
+    """While active, every nbgrader Gradebook opened in this process shares one SQLAlchemy engine
+    per database URL.
+
+    nbgrader opens a new Gradebook, and so a new engine, about ten times for every submission it
+    commits; each new engine starts with an empty cache of compiled SQL. The parallel grader's
+    coordinator commits every submission of a class in one process, so it keeps the engines:
+    ``Gradebook.close`` still returns the engine's connections (``dispose``), and the engines are
+    disposed of on exit.
+    """
+    from nbgrader import api
+
+    engines = {}
+    create = api.create_engine
+
+    def shared_engine(db_url, **options):
+        if db_url not in engines:
+            engines[db_url] = create(db_url, **options)
+        return engines[db_url]
+
+    api.create_engine = shared_engine
+    try:
+        yield
+    finally:
+        api.create_engine = create
+        for engine in engines.values():
+            engine.dispose()

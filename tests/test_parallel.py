@@ -18,7 +18,7 @@ import pytest
 from conftest import (BIN, finished_summary, free_port, gradebook_rows, make_course,
                       run_parallel, write_cases)
 from grader.course import ASSIGNMENT, course_directory
-from grader.parallel import Progress
+from grader.coordinator import Progress
 from grader.sandbox import SANDBOX_UIDS
 from tools import submissions
 
