@@ -3,12 +3,13 @@
     .venv/bin/python bench/coordinator_alone.py [--size 2000] [--from 100] [--out bench/results]
 
 It builds a class of --size submissions cycling through the eight sample students (each under a
-name of its own), then runs grader.coordinator.Coordinator, the real one, on a LocalCluster of one
-worker process whose task returns a precomputed result: each distinct notebook is graded for real
+name of its own), then runs grader.coordinator.Coordinator, the real one, on a Dask scheduler and one worker started
+as processes of their own on loopback (as on a cluster, so that this process holds only the
+coordinator and the Dask client), with a task that returns a precomputed result: each distinct notebook is graded for real
 (worker.grade_on_worker, sandboxed) the first time the worker meets it and replayed from the
 worker's memory after that. So what is timed is the coordinator's own work: intake, sanitize,
 dispatch and nbgrader's commit of every submission, and its resident memory (VmRSS of this
-process, which holds only the coordinator and the Dask client) is sampled after each commit.
+process) is sampled after each commit.
 
 It prints and writes to --out/coordinator_alone.json: commits per second between submission
 --from and the last, the median seconds per commit, and the RSS at --from and at the end.
@@ -17,9 +18,11 @@ It prints and writes to --out/coordinator_alone.json: commits per second between
 import argparse
 import dataclasses
 import itertools
+import contextlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -56,6 +59,30 @@ def build_class(size):
     return root
 
 
+@contextlib.contextmanager
+def scheduler_and_worker(folder):
+    """`dask scheduler` and one single-threaded `dask worker` on loopback. yields: the scheduler's address"""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    env = {**os.environ, "PATH": BIN + os.pathsep + os.environ["PATH"], "PYTHONPATH": REPO_ROOT}
+    log = open(os.path.join(folder, "cluster.log"), "w")
+    processes = [subprocess.Popen([os.path.join(BIN, "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                   "--no-dashboard"], env=env, stdout=log, stderr=log)]
+    processes.append(subprocess.Popen([os.path.join(BIN, "dask"), "worker", address, "--nthreads", "1",
+                                       "--no-dashboard", "--host", "127.0.0.1", "--local-directory", folder],
+                                      env=env, stdout=log, stderr=log))
+    try:
+        yield address
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+        log.close()
+
+
 def graded_once(notebook_json, notebook_id, bundle):
     """The worker's task: the real grading the first time a notebook is met, its result after that."""
     import hashlib
@@ -78,7 +105,7 @@ def main():
     parser.add_argument("--out", default=os.path.join(REPO_ROOT, "bench", "results"))
     args = parser.parse_args()
 
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     from grader import coordinator, parallel
 
@@ -86,9 +113,6 @@ def main():
     print(f"built {args.size} submissions in {root}", file=sys.stderr)
     app = parallel.make_app(ASSIGNMENT, [f"--CourseDirectory.root={root}"])
     app.log.setLevel("ERROR")  # as grader.parallel does
-    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None, memory_limit=0)
-    client = Client(cluster)
     samples = {}  # commit number -> (monotonic time, RSS MiB)
 
     class Measured(coordinator.Coordinator):
@@ -98,12 +122,10 @@ def main():
             super()._finish(student, error)
             samples[len(self.committed_at)] = (time.monotonic(), rss_mib())
 
-    try:
+    with scheduler_and_worker(root) as address, Client(address, timeout=60) as client:
+        client.wait_for_workers(1, timeout=60)
         measured = Measured(app, client, force=True, progress=coordinator.Progress(0, every=30))
         measured.run(measured.submissions())
-    finally:
-        client.close()
-        cluster.close()
     if measured.failed:
         raise SystemExit(f"{len(measured.failed)} submissions failed, first: {next(iter(measured.failed.items()))}")
     end = max(samples)

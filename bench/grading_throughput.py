@@ -12,7 +12,9 @@ crashing submissions) and times, in one run on this machine, each mode on a fres
 - floor     nbclient executing each submitted notebook, nothing else (no grading, no gradebook)
 
 It prints submissions per second, the median seconds per submission (the median gap between two
-submissions finishing), the peak memory of the grading process, and the ratios; it writes
+submissions finishing), the CPU seconds per submission of the whole process tree (the grader, its
+Dask workers and every kernel, sandboxed or not: the operating system's accounting of each
+process once it is reaped), the peak memory of the grading process, and the ratios; it writes
 results.json and a plot of time against N to --out, and extrapolates each mode to 10,000.
 """
 
@@ -38,7 +40,8 @@ NOT_GRADED = re.compile(r"There was an error processing assignment '[^']*' for s
 
 
 def run(command, cwd, check=True):
-    """Run a command. returns: (seconds, stdout+stderr text, peak RSS in MiB of its largest process)"""
+    """Run a command. returns: (seconds, stdout+stderr text, peak RSS in MiB of its largest process,
+    CPU seconds of it and of every descendant it reaped)"""
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output = process.stdout.read()
@@ -46,7 +49,7 @@ def run(command, cwd, check=True):
     seconds = time.perf_counter() - start
     if check and os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{output[-3000:]}")
-    return seconds, output, usage.ru_maxrss / 1024
+    return seconds, output, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def build_class(size):
@@ -89,26 +92,27 @@ def time_nbgrader(template, size, stock):
                "--Application.log_format=%(created)f %(message)s"] + ([] if stock else [f"--CourseDirectory.root={root}"])
     started = time.time()
     # Stock nbgrader exits 1 when a kernel dies (DeadKernelError): it grades the others, not those.
-    seconds, output, peak = run(command, cwd, check=not stock)
+    seconds, output, peak, cpu = run(command, cwd, check=not stock)
     starts = [float(stamp) for stamp in STUDENT_STARTED.findall(output)]
     assert len(starts) == size, f"expected {size} submissions in the log, found {len(starts)}"
     not_graded = sorted(set(NOT_GRADED.findall(output)))
     assert stock or not not_graded, not_graded
     shutil.rmtree(root)
     return {"seconds": seconds, "median": median_gap(starts, started + seconds), "peak_mib": peak,
-            "not_graded": not_graded}
+            "cpu_seconds": cpu, "not_graded": not_graded}
 
 
 def time_dask(template, size, workers):
     root = fresh_copy(template)
     command = [os.path.join(BIN, "python"), "-m", "grader.parallel", ASSIGNMENT, f"--workers={workers}",
                f"--CourseDirectory.root={root}"]
-    seconds, output, _ = run(command, REPO_ROOT)
+    seconds, output, _, cpu = run(command, REPO_ROOT)
     summary = json.loads([line for line in output.splitlines() if line.startswith('{"submissions"')][-1])
     assert summary["graded"] == size and not summary["failed"], summary
     shutil.rmtree(root)
     return {"seconds": seconds, "median": summary["median_seconds_between_commits"],
-            "peak_mib": summary["coordinator_peak_mib"], "cluster_start_and_stop": seconds - summary["seconds"]}
+            "peak_mib": summary["coordinator_peak_mib"], "cpu_seconds": cpu,
+            "cluster_start_and_stop": seconds - summary["seconds"]}
 
 
 def time_floor(template, size):
@@ -120,7 +124,14 @@ def time_floor(template, size):
     release = os.path.join(template, "release", ASSIGNMENT)
     paths = sorted(os.path.join(template, "submitted", student, ASSIGNMENT, f"{ASSIGNMENT}.ipynb")
                    for student in os.listdir(os.path.join(template, "submitted")))
+    import resource
+
+    def cpu_now():
+        return sum(usage.ru_utime + usage.ru_stime
+                   for usage in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)))
+
     each = []
+    cpu_before = cpu_now()
     start = time.perf_counter()
     stderr = os.dup(2)
     os.dup2(os.open(os.devnull, os.O_WRONLY), 2)  # the kernels' warnings about TCP
@@ -134,9 +145,8 @@ def time_floor(template, size):
             pass
         each.append(time.perf_counter() - clock)
     os.dup2(stderr, 2)
-    import resource
     return {"seconds": time.perf_counter() - start, "median": statistics.median(each),
-            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "cpu_seconds": cpu_now() - cpu_before}
 
 
 def measure(mode, template, size):
@@ -161,13 +171,19 @@ def plot(results, sizes, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    figure, axes = plt.subplots(figsize=(7, 4.5))
+    figure, (axes, cpu_axes) = plt.subplots(1, 2, figsize=(11, 4.5))
     for mode, by_size in results.items():
         axes.plot(sizes, [by_size[str(n)]["seconds"] for n in sizes], "o-", label=mode)
+        cpu_axes.plot(sizes, [by_size[str(n)]["cpu_per_submission"] for n in sizes], "o-", label=mode)
     axes.set_xlabel("submissions in the class (N)")
     axes.set_ylabel("seconds to grade the class")
     axes.set_title(f"Grading time against class size ({os.cpu_count()} cores)")
-    axes.grid(alpha=0.3)
+    cpu_axes.set_xlabel("submissions in the class (N)")
+    cpu_axes.set_ylabel("CPU seconds per submission (whole process tree)")
+    cpu_axes.set_title("Where the CPU goes")
+    cpu_axes.set_ylim(bottom=0)
+    for each in (axes, cpu_axes):
+        each.grid(alpha=0.3)
     axes.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=110, metadata={"Software": None})
@@ -186,25 +202,35 @@ def main():
         for mode in args.modes:
             result = measure(mode, template, size)
             result["per_second"] = size / result["seconds"]
+            result["cpu_per_submission"] = result["cpu_seconds"] / size
             results[mode][str(size)] = result
             missed = f"  NOT GRADED: {len(result['not_graded'])}" if result.get("not_graded") else ""
             print(f"N={size:4d} {mode:9s} {result['seconds']:7.1f} s  {result['per_second']:5.2f} submissions/s  "
-                  f"median {result['median']:.2f} s/submission  peak {result['peak_mib']:.0f} MiB{missed}", flush=True)
+                  f"median {result['median']:.2f} s/submission  CPU {result['cpu_per_submission']:.2f} s/submission  "
+                  f"peak {result['peak_mib']:.0f} MiB{missed}", flush=True)
         shutil.rmtree(template)
     largest = str(max(args.sizes))
     print(f"\nAt N={largest} on {os.cpu_count()} cores:")
-    print(f"{'mode':9s} {'subs/s':>7s} {'median s':>9s} {'peak MiB':>9s} {'s/sub (fit)':>12s} {'10,000 subs':>12s}")
+    print(f"{'mode':9s} {'subs/s':>7s} {'median s':>9s} {'CPU s/sub':>10s} {'peak MiB':>9s} {'s/sub (fit)':>12s} "
+          f"{'10,000 subs':>12s}")
     extrapolated = {}
     for mode, by_size in results.items():
         slope, fixed = fit([(int(n), r["seconds"]) for n, r in by_size.items()])
         extrapolated[mode] = {"seconds_per_submission": slope, "fixed_seconds": fixed,
                               "hours_for_10000": (fixed + 10_000 * slope) / 3600}
         r = by_size[largest]
-        print(f"{mode:9s} {r['per_second']:7.2f} {r['median']:9.2f} {r['peak_mib']:9.0f} {slope:12.2f} "
+        print(f"{mode:9s} {r['per_second']:7.2f} {r['median']:9.2f} {r['cpu_per_submission']:10.2f} "
+              f"{r['peak_mib']:9.0f} {slope:12.2f} "
               f"{extrapolated[mode]['hours_for_10000']:10.2f} h")
     ratios = {}
     if {"stock", "dask-all"} <= results.keys():
         ratios["dask-all / stock throughput"] = results["dask-all"][largest]["per_second"] / results["stock"][largest]["per_second"]
+    if {"stock", "dask-1"} <= results.keys():
+        ratios["dask-1 / stock throughput"] = results["dask-1"][largest]["per_second"] / results["stock"][largest]["per_second"]
+    for mode in ("judged", "dask-1", "dask-all", "floor"):
+        if {"stock", mode} <= results.keys():
+            ratios[f"{mode} / stock CPU per submission"] = (results[mode][largest]["cpu_per_submission"]
+                                                           / results["stock"][largest]["cpu_per_submission"])
     if {"stock", "judged"} <= results.keys():
         ratios["judged / stock time"] = results["judged"][largest]["seconds"] / results["stock"][largest]["seconds"]
     if {"floor", "dask-1"} <= results.keys():
