@@ -156,9 +156,7 @@ class KernelPool:
         if self.template is None or not self.template.alive:
             if self.template is not None:
                 self.template.close()
-            pool_dir = tempfile.mkdtemp(prefix="gc-pool-", dir="/var/tmp")  # outside /tmp: see template.py
-            os.chmod(pool_dir, 0o755)
-            self.template = KernelTemplate(pool_dir, _font_list())
+            self.template = KernelTemplate(_font_list())
         return self.template
 
     def _start_kernels(self):
@@ -232,7 +230,6 @@ class KernelPool:
                 self._ready = None
         if self.template is not None:
             self.template.close()
-            shutil.rmtree(self.template.pool_dir, ignore_errors=True)
         shutil.rmtree(os.path.dirname(self.master_copy), ignore_errors=True)
 
 

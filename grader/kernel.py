@@ -86,11 +86,13 @@ class KernelTemplate:
 
     Only as root (it builds each kernel's sandbox itself, which takes capabilities); start it
     from the thread that will live as long as it does (bubblewrap's --die-with-parent).
-    pool_dir -- a new folder for the kernels' folders, outside /tmp (each kernel gets its own /tmp)
+    pool_dir -- a new folder for the kernels' folders, outside /tmp (each kernel gets its own /tmp);
+    made here, and removed by close()
     """
 
-    def __init__(self, pool_dir, font_list, startup_timeout=120):
-        self.pool_dir = pool_dir
+    def __init__(self, font_list, startup_timeout=120):
+        self.pool_dir = pool_dir = tempfile.mkdtemp(prefix="gc-pool-", dir="/var/tmp")
+        os.chmod(pool_dir, 0o755)
         template_file = os.path.join(pool_dir, "template.py")
         shutil.copy(os.path.join(os.path.dirname(os.path.abspath(__file__)), "template.py"), template_file)
         os.makedirs(os.path.join(pool_dir, sandbox.MATPLOTLIB_DIR))
@@ -103,10 +105,11 @@ class KernelTemplate:
         self._ready = False
         threading.Thread(target=self._read_answers, name="template-reader", daemon=True).start()
         with self._condition:
-            if not self._condition.wait_for(lambda: self._ready or self.process.poll() is not None, startup_timeout):
-                raise KernelDied(f"the kernel template did not start within {startup_timeout:g} s")
+            self._condition.wait_for(lambda: self._ready or self.process.poll() is not None, startup_timeout)
         if not self._ready:
-            raise KernelDied(f"the kernel template did not start: {self._log_tail()}")
+            reason = f" within {startup_timeout:g} s" if self.process.poll() is None else f": {self._log_tail()}"
+            self.close()
+            raise KernelDied(f"the kernel template did not start{reason}")
 
     def _read_answers(self):
         for line in self.process.stdout:
@@ -161,6 +164,7 @@ class KernelTemplate:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
         self.log.close()
+        shutil.rmtree(self.pool_dir, ignore_errors=True)
 
 
 class ForkedProcess:
@@ -176,9 +180,7 @@ class ForkedProcess:
 
     def poll(self):
         if self.returncode is None:
-            status = self.template.exit_status(self.kernel_id)
-            if status is not None:
-                self.returncode = status
+            self.returncode = self.template.exit_status(self.kernel_id)
         return self.returncode
 
     def wait(self, timeout=None):

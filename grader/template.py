@@ -55,6 +55,11 @@ def _mount(source, target, kind=None, flags=0, data=None):
                       ctypes.c_ulong(flags), data.encode() if data else None), f"mount {target}")
 
 
+def _exit_status(status):
+    """A wait status as bubblewrap reports it: the exit code, or 128 + the signal that ended it."""
+    return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+
+
 def warm():
     """Import and exercise what every kernel needs, before any fork (no thread may exist then)."""
     import matplotlib
@@ -196,10 +201,9 @@ def _sandbox(request, own):
             while True:  # reap every orphan until the kernel ends
                 pid, status = os.wait()
                 if pid == kernel:
-                    os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status)
-                             else 128 + os.WTERMSIG(status))
+                    os._exit(_exit_status(status))
         _, status = os.waitpid(init, 0)
-        os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+        os._exit(_exit_status(status))
     except BaseException as error:  # noqa: BLE001 -- reported, and the sandbox ends
         try:
             os.write(2, f"kernel sandbox failed: {type(error).__name__}: {error}\n".encode())
@@ -243,8 +247,7 @@ def main():
                 pid, status = os.waitpid(-1, os.WNOHANG)
                 if pid == 0:
                     break
-                say({"exited": children.pop(pid), "status": os.waitstatus_to_exitcode(status)
-                     if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)})
+                say({"exited": children.pop(pid), "status": _exit_status(status)})
 
 
 if __name__ == "__main__":
