@@ -52,7 +52,7 @@ system-demo:
 system-test:
 	@tools/system-packages test
 
-# The two diagrams committed next to the notebook (drawn by the instructor-side grader/diagrams.py).
+# The three fixed pictures committed next to the notebook (drawn by the instructor-side grader/diagrams.py).
 figures: venv
 	$(PYTHON) -m grader.diagrams source/$(ASSIGNMENT)/figures
 

@@ -1,4 +1,4 @@
-"""The two diagrams of the notebook, backprop.png and vectorization.png, drawn reproducibly.
+"""The notebook's fixed pictures, backprop.png, vectorization.png and epsilon.png, drawn reproducibly.
 
 Instructor-side: students receive the PNG files, not this code. ``make figures`` runs
 
@@ -186,14 +186,46 @@ def vectorization_diagram():
     return figure
 
 
-def save_figures(directory: str) -> list[str]:
-    """Write backprop.png and vectorization.png into ``directory``, byte for byte reproducibly.
+def epsilon_diagram():
+    """Why epsilon matters: centred differences of exp at 1 against epsilon. Returns a 7x4.5-inch Figure."""
+    figure = Figure(figsize=(7, 4.5))
+    ax = figure.add_axes((0.11, 0.12, 0.86, 0.8))
+    theta, exact = 1.0, np.exp(1.0)
+    epsilons = np.logspace(-12, -1, 45)
+    approximations = (np.exp(theta + epsilons) - np.exp(theta - epsilons)) / (2 * epsilons)
+    relative = np.abs(approximations - exact) / (np.abs(approximations) + abs(exact))
+    keep = relative > 0
+    ax.plot(epsilons[keep], relative[keep], "o", markersize=4, color=FORWARD,
+            label="relative difference, measured")
+    truncation, round_off = epsilons ** 2 / 12, np.finfo(np.float64).eps / (2 * epsilons)
+    ax.plot(epsilons, truncation, color=BACKWARD, linewidth=1,
+            label="truncation  $\\approx \\epsilon^2/12$")
+    ax.plot(epsilons, round_off, color=NEUTRAL, linewidth=1,
+            label="round-off  $\\approx$ machine eps $/\\,(2\\epsilon)$")
+    ax.axvline(1e-7, color="#2e7d32", linestyle=":", linewidth=1.5, label="course default 1e-7")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    lowest = relative[keep].min() if keep.any() else 1e-16
+    highest = max(relative[keep].max() if keep.any() else 1e-3, round_off.max())
+    ax.set_ylim(lowest / 10, highest * 1e3)  # headroom for the legend
+    ax.set_xlabel("epsilon")
+    ax.set_ylabel("relative difference")
+    ax.set_title("Centred difference: truncation against round-off")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc="upper center", ncols=2, fontsize=9)
+    return figure
 
-    returns: list of the two paths written
+
+def save_figures(directory: str) -> list[str]:
+    """Write backprop.png, vectorization.png and epsilon.png into ``directory``, byte for byte
+    reproducibly.
+
+    returns: list of the three paths written
     """
     os.makedirs(directory, exist_ok=True)
     paths = []
-    diagrams = [("backprop.png", backprop_diagram), ("vectorization.png", vectorization_diagram)]
+    diagrams = [("backprop.png", backprop_diagram), ("vectorization.png", vectorization_diagram),
+                ("epsilon.png", epsilon_diagram)]
     for filename, make in diagrams:
         path = os.path.join(directory, filename)
         make().savefig(path, dpi=100, metadata={"Software": None})

@@ -32,7 +32,7 @@ def close_figures():
 def test_committed_figures_are_reproducible(tmp_path):
     """save_figures writes PNGs byte-identical to the committed figures."""
     paths = diagrams.save_figures(str(tmp_path))
-    assert [os.path.basename(path) for path in paths] == ["backprop.png", "vectorization.png"]
+    assert [os.path.basename(path) for path in paths] == ["backprop.png", "vectorization.png", "epsilon.png"]
     for path in paths:
         committed = os.path.join(COMMITTED, os.path.basename(path))
         assert filecmp.cmp(path, committed, shallow=False), (
@@ -41,9 +41,9 @@ def test_committed_figures_are_reproducible(tmp_path):
 
 
 @pytest.mark.parametrize("make", [diagrams.backprop_diagram, diagrams.vectorization_diagram,
-                                  figures.epsilon_demo])
+                                  diagrams.epsilon_diagram])
 def test_diagrams_return_figures(make):
-    """The diagrams and the epsilon demo return a matplotlib Figure with drawn content."""
+    """The diagrams return a matplotlib Figure with drawn content."""
     figure = make()
     assert isinstance(figure, Figure)
     assert figure.axes and (figure.axes[0].patches or figure.axes[0].lines)

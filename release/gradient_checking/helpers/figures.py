@@ -1,7 +1,9 @@
-"""The plots shown in the notebook: the epsilon V-curve and the per-parameter breakdown.
+"""The plots the notebook draws live: the epsilon V-curve and the per-parameter breakdown.
 
-They are made with ``pyplot.subplots`` so that they display inline in Jupyter. (The two diagrams
-the notebook shows are committed PNG files, drawn by the instructor-side ``grader/diagrams.py``.)
+They are made with ``pyplot.subplots`` so that they display inline in Jupyter, with fixed margins
+that fit their labels: the notebook shows them at their own size (``bbox_inches=None``), so each is
+drawn once rather than twice. (The diagrams and the epsilon demo the notebook shows are committed
+PNG files, drawn by the instructor-side ``grader/diagrams.py``.)
 """
 
 import numpy as np
@@ -13,6 +15,7 @@ BACKWARD_FILL = "#fbeceb"
 NEUTRAL = "#444444"
 NEUTRAL_FILL = "#f2f2f2"
 DISPLAY_FLOOR = 1e-18
+MARGINS = {"left": 0.11, "right": 0.97, "bottom": 0.12, "top": 0.92}  # fractions of the figure
 
 
 def _new_axes(ax, figsize):
@@ -21,7 +24,7 @@ def _new_axes(ax, figsize):
         return ax.figure, ax
     from matplotlib import pyplot
 
-    return pyplot.subplots(figsize=figsize)
+    return pyplot.subplots(figsize=figsize, gridspec_kw=MARGINS)
 
 
 def plot_v_curve(epsilons, differences, threshold,
@@ -46,6 +49,7 @@ def plot_v_curve(epsilons, differences, threshold,
                    label=f"threshold = {threshold:g}")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.minorticks_off()  # every decade is labelled and on the grid; minor ticks would double the drawing
     if not keep.any():  # nothing to plot: pick limits, a log axis cannot autoscale on no data
         ax.set_xlim(1e-12, 1e-1)
         if not (np.isfinite(threshold) and threshold > 0):
@@ -55,35 +59,6 @@ def plot_v_curve(epsilons, differences, threshold,
     ax.set_title(title)
     ax.grid(True, which="major", alpha=0.3)
     ax.legend()
-    return figure
-
-
-def epsilon_demo(ax=None):
-    """Why epsilon matters: centred differences of exp at 1 against epsilon. Returns the Figure."""
-    figure, ax = _new_axes(ax, (7, 4.5))
-    theta, exact = 1.0, np.exp(1.0)
-    epsilons = np.logspace(-12, -1, 45)
-    approximations = (np.exp(theta + epsilons) - np.exp(theta - epsilons)) / (2 * epsilons)
-    relative = np.abs(approximations - exact) / (np.abs(approximations) + abs(exact))
-    keep = relative > 0
-    ax.plot(epsilons[keep], relative[keep], "o", markersize=4, color=FORWARD,
-            label="relative difference, measured")
-    truncation, round_off = epsilons ** 2 / 12, np.finfo(np.float64).eps / (2 * epsilons)
-    ax.plot(epsilons, truncation, color=BACKWARD, linewidth=1,
-            label="truncation  $\\approx \\epsilon^2/12$")
-    ax.plot(epsilons, round_off, color=NEUTRAL, linewidth=1,
-            label="round-off  $\\approx$ machine eps $/\\,(2\\epsilon)$")
-    ax.axvline(1e-7, color="#2e7d32", linestyle=":", linewidth=1.5, label="course default 1e-7")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    lowest = relative[keep].min() if keep.any() else 1e-16
-    highest = max(relative[keep].max() if keep.any() else 1e-3, round_off.max())
-    ax.set_ylim(lowest / 10, highest * 1e3)  # headroom for the legend
-    ax.set_xlabel("epsilon")
-    ax.set_ylabel("relative difference")
-    ax.set_title("Centred difference: truncation against round-off")
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc="upper center", ncols=2, fontsize=9)
     return figure
 
 
