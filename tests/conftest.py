@@ -8,6 +8,7 @@ can share a machine.
 
 import atexit
 import contextlib
+import glob
 import hashlib
 import http.server
 import json
@@ -51,7 +52,7 @@ def pytest_collection_modifyitems(items):
 @pytest.hookimpl(trylast=True)  # after xdist's own hook, which marks each grouped test's id
 def pytest_collection_finish(session):
     """With pytest-xdist (make test), the modules that share an expensive fixture are one xdist_group
-    each (their `pytestmark`), so that it is made once: the batch, the parity subset, the accounts.
+    each (their `pytestmark`), so that it is made once: the batch with the serial reference run, the accounts.
     xdist marks each grouped test's id with "@group"; if it did not (an upgrade of pytest broke that
     once, and every worker then built the whole batch), the run stops.
     """
@@ -265,20 +266,68 @@ def all_cases():
     return cases
 
 
+def _postgres_bin():
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return os.path.dirname(found[-1]) if found and shutil.which("runuser") else None
+
+
 @pytest.fixture(scope="session")
-def serial_subset(tmp_path_factory):
+def postgres_url():
+    """A private PostgreSQL server, as the postgres user, on a free loopback port, with an empty
+    database. yields: its URL, or None when PostgreSQL is not installed (then the tests that need it
+    skip, or fail under GRADER_REQUIRE_POSTGRES=1)"""
+    bindir = _postgres_bin()
+    if bindir is None:
+        message = "PostgreSQL is not installed (apt-get install postgresql)"
+        if os.environ.get("GRADER_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"the PostgreSQL tests must run here, but {message}")
+        yield None
+        return
+    data = tempfile.mkdtemp(prefix="gc-postgres-")
+    shutil.chown(data, "postgres", "postgres")
+    port = free_port()
+
+    def as_postgres(*command):
+        subprocess.run(["runuser", "-u", "postgres", "--", *command], check=True, capture_output=True, cwd="/")
+
+    as_postgres(f"{bindir}/initdb", "-D", f"{data}/db", "-A", "trust", "-U", "grader")
+    as_postgres(f"{bindir}/pg_ctl", "-D", f"{data}/db", "-w", "-l", f"{data}/log",
+                "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1", "start")
+    try:
+        as_postgres(f"{bindir}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "grader", "gradebook")
+        yield f"postgresql://grader@127.0.0.1:{port}/gradebook"
+    finally:
+        as_postgres(f"{bindir}/pg_ctl", "-D", f"{data}/db", "-m", "immediate", "stop")
+        shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def serial_subset(tmp_path_factory, postgres_url):
     """The representative subset graded by plain `nbgrader autograde`, one submission after the other,
-    as the reference the other graders and gradebooks are compared with. Each of its kernels is a
-    fresh interpreter in its own bubblewrap, while the other graders fork theirs from the warm
-    template (as root), so the comparisons also show that forked kernels grade the same.
-    returns: dict with "root", "cases" (list of Submission) and "students" (their names)"""
+    as the reference the other graders and gradebooks are compared with: the batch (graded_course,
+    by grader.parallel on SQLite) holds the same subset. Each of its kernels is a fresh interpreter in
+    its own bubblewrap, while grader.parallel forks its kernels from the warm template (as root), so
+    the comparisons also show that forked kernels grade the same. Its gradebook is on PostgreSQL
+    when PostgreSQL is installed (the course is generated there too, and its gradebook.db removed
+    first, so that nothing can fall back to SQLite), so they show that PostgreSQL holds what SQLite
+    holds as well.
+
+    returns: dict with "root", "cases" (list of Submission), "students" (their names), "db_url" (its
+             gradebook) and "on_postgres"
+    """
     names = sorted(case.name for case in submissions.read_directory(submissions.SAMPLE_CLASS_DIR)) + list(SUBSET)
     by_name = {case.name: case for case in all_cases()}
     cases = [by_name[name] for name in names]
     root = make_course(str(tmp_path_factory.mktemp("serial") / "course"))
+    env = {"GRADEBOOK_URL": postgres_url} if postgres_url else {}
+    if postgres_url:
+        os.remove(os.path.join(root, "gradebook.db"))
+        run_nbgrader(root, "generate_assignment", ASSIGNMENT, "--force", env=env)
     write_cases(root, cases)
-    run_nbgrader(root, "autograde", ASSIGNMENT, "--force", *BATCH_LIMITS, "--JudgedExecute.warm_template=False")
-    return {"root": root, "cases": cases, "students": names}
+    run_nbgrader(root, "autograde", ASSIGNMENT, "--force", *BATCH_LIMITS, "--JudgedExecute.warm_template=False",
+                 env=env)
+    return {"root": root, "cases": cases, "students": names, "on_postgres": bool(postgres_url),
+            "db_url": postgres_url or course_directory(root).db_url}
 
 
 def report_of(root, student):
