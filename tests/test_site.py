@@ -29,6 +29,13 @@ def site(graded_course, tmp_path_factory):
     return {"out": out, "pages": build_site(graded_course["root"], out), "root": graded_course["root"]}
 
 
+@pytest.fixture(scope="module")
+def browser(site):
+    """One headless Chromium for the module; each test opens its own pages (each a new context)."""
+    with chromium() as launched:
+        yield launched
+
+
 def check_page(page, url):
     """Load one page and return what is wrong with it (empty when nothing is)."""
     page.goto(url, wait_until="load")
@@ -46,70 +53,66 @@ PAYLOAD_PAGE = "feedback/adv_markup_payloads/"
 BROKEN_IMAGE = ("/adv_markup_payloads/gradient_checking/x", "Failed to load resource: net::ERR_FILE_NOT_FOUND")
 
 
-def test_every_page_loads_typesets_shows_its_images_links_inside_and_runs_no_student_markup(site):
+def test_every_page_loads_typesets_shows_its_images_links_inside_and_runs_no_student_markup(site, browser):
     """Each page of the site, from file://: no console error or failed request, equations typeset,
     images shown, every link inside the site, the Content-Security-Policy in place, and no payload of
     the adv_markup_* cases running, nor sending the page elsewhere."""
-    with chromium() as browser:
-        page = watched_page(browser)
-        for relative in site["pages"]:
-            url = "file://" + os.path.join(site["out"], relative)
-            problems, typeset = check_page(page, url)
-            if relative.startswith(PAYLOAD_PAGE):
-                problems = [problem for problem in problems if not problem.endswith(BROKEN_IMAGE)]
-            assert not problems, (relative, problems)
-            if relative.endswith("gradient_checking.html") and not relative.startswith("feedback/bilal"):
-                assert typeset > 20, (relative, typeset)
-            page.problems.clear()
-            assert page.evaluate(XSS_MARKERS) == [], relative
-            assert page.url == url, f"{relative} was sent to {page.url}"
-            policy = page.evaluate("() => document.querySelector('meta[http-equiv=Content-Security-Policy]').content")
-            assert "script-src 'self'" in policy and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
-            for href in page.evaluate("() => Array.from(document.querySelectorAll('a[href]')).map(a => a.href)"):
-                parsed = urllib.parse.urlparse(href)
-                if parsed.scheme in ("http", "https") and relative.startswith(PAYLOAD_PAGE):
-                    continue  # the student's own links to the web, shown inert
-                assert parsed.scheme == "file", f"{relative} links outside the site: {href}"
-                assert os.path.exists(urllib.parse.unquote(parsed.path)), f"{relative}: broken link {href}"
+    page = watched_page(browser)
+    for relative in site["pages"]:
+        url = "file://" + os.path.join(site["out"], relative)
+        problems, typeset = check_page(page, url)
+        if relative.startswith(PAYLOAD_PAGE):
+            problems = [problem for problem in problems if not problem.endswith(BROKEN_IMAGE)]
+        assert not problems, (relative, problems)
+        if relative.endswith("gradient_checking.html") and not relative.startswith("feedback/bilal"):
+            assert typeset > 20, (relative, typeset)
+        page.problems.clear()
+        assert page.evaluate(XSS_MARKERS) == [], relative
+        assert page.url == url, f"{relative} was sent to {page.url}"
+        policy = page.evaluate("() => document.querySelector('meta[http-equiv=Content-Security-Policy]').content")
+        assert "script-src 'self'" in policy and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+        for href in page.evaluate("() => Array.from(document.querySelectorAll('a[href]')).map(a => a.href)"):
+            parsed = urllib.parse.urlparse(href)
+            if parsed.scheme in ("http", "https") and relative.startswith(PAYLOAD_PAGE):
+                continue  # the student's own links to the web, shown inert
+            assert parsed.scheme == "file", f"{relative} links outside the site: {href}"
+            assert os.path.exists(urllib.parse.unquote(parsed.path)), f"{relative}: broken link {href}"
 
 
-def test_the_payload_pages_still_show_the_students_words_math_and_images(site):
-    with chromium() as browser:
-        page = watched_page(browser)
-        page.goto("file://" + os.path.join(site["out"], PAYLOAD_PAGE, "gradient_checking", "gradient_checking.html"),
-                  wait_until="load")
-        text = page.inner_text("body")
-        assert "My notes." in text and "bold output" in text  # the student's words are shown, inert
-        assert page.locator("img[src^='data:image/png']").count() >= 1  # and their images and plots
-        assert page.evaluate(WAIT_FOR_MATHJAX) > 20  # and the math
-        assert page.evaluate(XSS_MARKERS) == []
+def test_the_payload_pages_still_show_the_students_words_math_and_images(site, browser):
+    page = watched_page(browser)
+    page.goto("file://" + os.path.join(site["out"], PAYLOAD_PAGE, "gradient_checking", "gradient_checking.html"),
+              wait_until="load")
+    text = page.inner_text("body")
+    assert "My notes." in text and "bold output" in text  # the student's words are shown, inert
+    assert page.locator("img[src^='data:image/png']").count() >= 1  # and their images and plots
+    assert page.evaluate(WAIT_FOR_MATHJAX) > 20  # and the math
+    assert page.evaluate(XSS_MARKERS) == []
 
 
-def test_class_table_matches_grades_csv_after_the_late_penalty(site):
+def test_class_table_matches_grades_csv_after_the_late_penalty(site, browser):
     exported = read_grades_csv(os.path.join(site["root"], "grades.csv"))
-    with chromium() as browser:
-        page = watched_page(browser)
-        page.goto("file://" + os.path.join(site["out"], "class", "index.html"))
-        rows = page.evaluate("""() => Array.from(document.querySelectorAll('#scores tr')).slice(1)
-            .map(row => Array.from(row.cells).map(cell => cell.innerText))""")
+    page = watched_page(browser)
+    page.goto("file://" + os.path.join(site["out"], "class", "index.html"))
+    rows = page.evaluate("""() => Array.from(document.querySelectorAll('#scores tr')).slice(1)
+        .map(row => Array.from(row.cells).map(cell => cell.innerText))""")
     assert {row[0]: float(row[-1]) for row in rows} == exported
     hana = next(row for row in rows if row[0] == "hana")
     assert hana[-3:] == ["50", "-10", "40"]  # total, late penalty, score
 
 
-def test_the_site_works_behind_a_static_server(site):
+def test_the_site_works_behind_a_static_server(site, browser):
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=site["out"])
     handler.log_message = lambda *args: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        with chromium() as browser:
-            page = watched_page(browser)
-            for relative in ("index.html", "student/gradient_checking.html", "class/index.html",
-                             "feedback/alice/gradient_checking/gradient_checking.html",
-                             "feedback/hana/gradient_checking/gradient_checking.html"):
-                problems, _ = check_page(page, f"http://127.0.0.1:{server.server_port}/{relative}")
-                assert not problems, (relative, problems)
+        page = watched_page(browser)
+        for relative in ("index.html", "student/gradient_checking.html", "class/index.html",
+                         "feedback/alice/gradient_checking/gradient_checking.html",
+                         "feedback/hana/gradient_checking/gradient_checking.html"):
+            problems, _ = check_page(page, f"http://127.0.0.1:{server.server_port}/{relative}")
+            assert not problems, (relative, problems)
     finally:
         server.shutdown()
         server.server_close()
