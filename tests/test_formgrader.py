@@ -42,6 +42,19 @@ def formgrader(tmp_path_factory):
         yield {"url": url, "course": course, "ids": ids, "server": server}
 
 
+@pytest.fixture(scope="module")
+def instructor_browser(formgrader):
+    """One headless Chromium for the module, with a context where the instructor has opened JupyterLab
+    (logged in: the server has set its cookies). yields: (context, the JupyterLab page)"""
+    with chromium() as browser:
+        context = browser.new_context()
+        lab = context.new_page()
+        lab.goto(f"{formgrader['url']}/lab?token={TOKEN}")
+        lab.wait_for_selector(".jp-LabShell", timeout=60_000)
+        yield context, lab
+        context.close()
+
+
 def pwned_files(url):
     """Files a payload tried to create through the Jupyter REST API."""
     found = []
@@ -54,24 +67,23 @@ def pwned_files(url):
     return found
 
 
-def test_no_student_markup_runs_in_formgraders_views(formgrader):
-    with chromium() as browser:
-        page = browser.new_page()
-        page.goto(f"{formgrader['url']}/lab?token={TOKEN}")  # logged in: the server sets its cookies
-        page.wait_for_selector(".jp-LabShell", timeout=60_000)
-        for student in PAYLOAD_STUDENTS:
-            page.goto(f"{formgrader['url']}/formgrader/submissions/{formgrader['ids'][student]}/")
-            page.wait_for_load_state("load")
-            page.wait_for_timeout(1500)  # time for anything that would run after load
-            assert page.evaluate(XSS_MARKERS) == [], student
-            assert page.url.startswith(formgrader["url"]), f"{student}: the page was sent elsewhere: {page.url}"
-        text = page.inner_text("body")
-        assert "STUDENT-MESSAGE" not in text or "<img" in text  # shown as text, if at all
-        page.goto(f"{formgrader['url']}/formgrader/submissions/{formgrader['ids']['adv_markup_payloads']}/")
+def test_no_student_markup_runs_in_formgraders_views(formgrader, instructor_browser):
+    context, _ = instructor_browser
+    page = context.new_page()
+    for student in PAYLOAD_STUDENTS:
+        page.goto(f"{formgrader['url']}/formgrader/submissions/{formgrader['ids'][student]}/")
         page.wait_for_load_state("load")
-        assert "My notes." in page.inner_text("body") and "bold output" in page.inner_text("body")
-        assert page.locator("img[src^='data:image/png']").count() >= 1  # the student's plots and image
-        assert page.evaluate(XSS_MARKERS) == []
+        page.wait_for_timeout(1500)  # time for anything that would run after load
+        assert page.evaluate(XSS_MARKERS) == [], student
+        assert page.url.startswith(formgrader["url"]), f"{student}: the page was sent elsewhere: {page.url}"
+    text = page.inner_text("body")
+    assert "STUDENT-MESSAGE" not in text or "<img" in text  # shown as text, if at all
+    page.goto(f"{formgrader['url']}/formgrader/submissions/{formgrader['ids']['adv_markup_payloads']}/")
+    page.wait_for_load_state("load")
+    assert "My notes." in page.inner_text("body") and "bold output" in page.inner_text("body")
+    assert page.locator("img[src^='data:image/png']").count() >= 1  # the student's plots and image
+    assert page.evaluate(XSS_MARKERS) == []
+    page.close()
     assert pwned_files(formgrader["url"]) == []
 
 
@@ -82,17 +94,15 @@ def test_files_a_submission_carried_are_not_served(formgrader):
             urllib.request.urlopen(f"{student_page}/{name}?token={TOKEN}", timeout=10)
 
 
-def test_the_formgrader_opens_in_jupyterlab_and_lists_the_assignment(formgrader):
-    with chromium() as browser:
-        page = browser.new_page()
-        page.goto(f"{formgrader['url']}/lab?token={TOKEN}")
-        page.wait_for_function("() => window.jupyterapp && window.jupyterapp.commands.hasCommand('nbgrader:open-formgrader')",
-                               timeout=60_000)
-        page.evaluate("() => window.jupyterapp.commands.execute('nbgrader:open-formgrader')")
-        frame = page.frame_locator(".jp-MainAreaWidget:visible iframe")
-        frame.locator("text=Manage Assignments").first.wait_for(timeout=60_000)
-        frame.locator("td >> text=gradient_checking").first.wait_for(timeout=60_000)  # the course's assignment
-        assert page.evaluate(XSS_MARKERS) == []
+def test_the_formgrader_opens_in_jupyterlab_and_lists_the_assignment(formgrader, instructor_browser):
+    _, page = instructor_browser
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.commands.hasCommand('nbgrader:open-formgrader')",
+                           timeout=60_000)
+    page.evaluate("() => window.jupyterapp.commands.execute('nbgrader:open-formgrader')")
+    frame = page.frame_locator(".jp-MainAreaWidget:visible iframe")
+    frame.locator("text=Manage Assignments").first.wait_for(timeout=60_000)
+    frame.locator("td >> text=gradient_checking").first.wait_for(timeout=60_000)  # the course's assignment
+    assert page.evaluate(XSS_MARKERS) == []
 
 
 def sandboxes_of(server):
@@ -100,16 +110,17 @@ def sandboxes_of(server):
             and "ipykernel" in " ".join(p.cmdline())]
 
 
-def test_an_autograde_from_formgrader_leaves_no_kernel_running(formgrader):
-    with chromium() as browser:
-        page = browser.new_page()
-        page.goto(f"{formgrader['url']}/formgrader?token={TOKEN}")
-        page.wait_for_load_state("load")
-        result = page.evaluate("""async (url) => {
-            const xsrf = (document.cookie.match(/_xsrf=([^;]+)/) || [])[1];
-            const reply = await fetch(url, {method: 'POST', headers: {'X-XSRFToken': xsrf}});
-            return await reply.json();
-        }""", f"{formgrader['url']}/formgrader/api/submission/{ASSIGNMENT}/alice/autograde")
+def test_an_autograde_from_formgrader_leaves_no_kernel_running(formgrader, instructor_browser):
+    context, _ = instructor_browser
+    page = context.new_page()
+    page.goto(f"{formgrader['url']}/formgrader?token={TOKEN}")
+    page.wait_for_load_state("load")
+    result = page.evaluate("""async (url) => {
+        const xsrf = (document.cookie.match(/_xsrf=([^;]+)/) || [])[1];
+        const reply = await fetch(url, {method: 'POST', headers: {'X-XSRFToken': xsrf}});
+        return await reply.json();
+    }""", f"{formgrader['url']}/formgrader/api/submission/{ASSIGNMENT}/alice/autograde")
+    page.close()
     assert result.get("success"), result
     deadline = time.monotonic() + 15
     while sandboxes_of(formgrader["server"]) and time.monotonic() < deadline:
