@@ -88,11 +88,31 @@ def _hide_pool_and_mount(request):
     os.makedirs(request["sockets"])
     _mount(STASH, request["sockets"], flags=MS_BIND)
     libc.umount2(STASH.encode(), MNT_DETACH)
-    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+    _fresh_tmp()
     for path in ("/sys/fs/cgroup", "/sys"):
         libc.umount2(path.encode(), MNT_DETACH)
     _mount(None, "/", flags=MS_REMOUNT | MS_BIND | MS_RDONLY)
     _mount(None, pool, flags=MS_REMOUNT | MS_BIND | MS_RDONLY)
+
+
+def _python_under_tmp():
+    """The template's own Python installation where it lies under /tmp (a venv in a temporary
+    clone, say): bubblewrap bound it there, read-only, and each kernel needs it too."""
+    return sorted({path for path in map(os.path.realpath, (sys.prefix, sys.base_prefix)) if path.startswith("/tmp/")})
+
+
+def _fresh_tmp():
+    """(In the new mount namespace.) An empty /tmp, keeping the Python installation under it, read-only."""
+    kept = _python_under_tmp()
+    for index, path in enumerate(kept):
+        os.makedirs(f"{STASH}-python{index}", exist_ok=True)
+        _mount(path, f"{STASH}-python{index}", flags=MS_BIND | MS_REC)
+    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+    for index, path in enumerate(kept):
+        os.makedirs(path, mode=0o755)
+        _mount(f"{STASH}-python{index}", path, flags=MS_BIND | MS_REC)
+        _mount(None, path, flags=MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        libc.umount2(f"{STASH}-python{index}".encode(), MNT_DETACH)
 
 
 def _loopback_up():

@@ -100,7 +100,7 @@ def test_a_sandboxed_kernel_sees_only_its_folder(new_kernel):
 
 
 SANDBOX_FACTS = """
-import glob, os, resource, socket
+import glob, os, resource, socket, sys
 print("interfaces", [name for _, name in socket.if_nameindex()])
 status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines())
 print("cwd", os.getcwd())
@@ -114,6 +114,7 @@ for path in ("/evil", "/usr/evil", os.path.join(os.path.dirname(os.getcwd()), "e
         print("WROTE", path)
     except OSError:
         pass
+print("python", "read-only" if os.statvfs(sys.prefix).f_flag & os.ST_RDONLY else "writable", sys.prefix)
 print("folders", sorted(glob.glob("/var/tmp/gc-pool-*/*/submission") + glob.glob("/var/tmp/gc-pool-*/*/*/secret.txt")))
 """
 
@@ -131,6 +132,7 @@ def test_every_kernel_has_the_whole_sandbox(new_kernel):
     assert facts.pop("nproc") == f"{sandbox.Limits.processes} as {1024 ** 3}"
     assert kernel.group.paths and len(kernel.group.remaining()) >= 2  # the kernel's processes are in its groups
     assert facts.pop("folders") == "[]"  # no other kernel's folder, in the template's pool or elsewhere
+    assert facts.pop("python") == f"read-only {sys.prefix}"  # the venv, even where it lies under /tmp
     assert facts == {}, facts  # nothing written outside /submission and /tmp
 
 
