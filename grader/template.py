@@ -98,7 +98,8 @@ def _hide_pool_and_mount(request):
 def _python_under_tmp():
     """The template's own Python installation where it lies under /tmp (a venv in a temporary
     clone, say): bubblewrap bound it there, read-only, and each kernel needs it too."""
-    return sorted({path for path in map(os.path.realpath, (sys.prefix, sys.base_prefix)) if path.startswith("/tmp/")})
+    under_tmp = {path for path in map(os.path.realpath, (sys.prefix, sys.base_prefix)) if path.startswith("/tmp/")}
+    return sorted(path for path in under_tmp if not any(path.startswith(other + "/") for other in under_tmp))
 
 
 def _fresh_tmp():
