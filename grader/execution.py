@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import nbformat
 from nbgrader import utils
 
-from . import sandbox
+from . import sandbox, scratch
 from .judge import RemoteStudent, TestBudget, first_line, judge_cell, judge_namespace
 from .text import printable
 from .kernel import KernelDied, KernelTemplate, SandboxedKernel
@@ -78,7 +78,7 @@ def _font_list():
     """matplotlib's font list, built once by this trusted process, so that kernels need not each
     build their own (~0.1 s of CPU). returns: path of the fontlist-v*.json file"""
     from matplotlib import font_manager
-    folder = tempfile.mkdtemp(prefix="gc-fonts-")
+    folder = scratch.scratch_folder("gc-fonts-")
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     path = os.path.join(folder, f"fontlist-v{font_manager.FontManager.__version__}.json")
     font_manager.json_dump(font_manager.fontManager, path)
@@ -88,7 +88,7 @@ def _font_list():
 def _compiled_copy(master_folder):
     """A private copy of the master files with their bytecode compiled, which every kernel's fresh
     copy then shares (kernels may not write bytecode). returns: path"""
-    copy = os.path.join(tempfile.mkdtemp(prefix="gc-master-"), "files")
+    copy = os.path.join(scratch.scratch_folder("gc-master-"), "files")
     shutil.copytree(master_folder, copy, ignore=shutil.ignore_patterns(*MASTER_IGNORE))
     compileall.compile_dir(copy, quiet=1)
     return copy
@@ -242,6 +242,10 @@ def kernel_pool(master_folder: str, settings: Settings) -> KernelPool:
     with _POOLS_LOCK:
         key = (master_folder, settings)
         if key not in _POOLS:
+            if not _POOLS:  # this process's first grading: clear what killed grading processes left
+                swept = scratch.sweep()
+                if swept:
+                    logging.getLogger(__name__).info("removed %d folders of grading processes that have ended", len(swept))
             _POOLS[key] = KernelPool(master_folder, settings)
         return _POOLS[key]
 

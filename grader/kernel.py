@@ -16,7 +16,7 @@ import zmq
 from jupyter_client import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 
-from . import sandbox
+from . import sandbox, scratch
 
 MAX_TEXT = 20_000          # characters kept of one text output
 MAX_IMAGE = 400_000        # base64 characters kept of one image
@@ -91,7 +91,7 @@ class KernelTemplate:
     """
 
     def __init__(self, font_list, startup_timeout=120):
-        self.pool_dir = pool_dir = tempfile.mkdtemp(prefix="gc-pool-", dir="/var/tmp")
+        self.pool_dir = pool_dir = scratch.scratch_folder("gc-pool-", "/var/tmp")
         os.chmod(pool_dir, 0o755)
         template_file = os.path.join(pool_dir, "template.py")
         shutil.copy(os.path.join(os.path.dirname(os.path.abspath(__file__)), "template.py"), template_file)

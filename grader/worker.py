@@ -9,12 +9,11 @@ import io
 import os
 import resource
 import tarfile
-import tempfile
 import threading
 
 import nbformat
 
-from . import execution, sandbox
+from . import execution, sandbox, scratch
 
 _UNPACK_LOCK = threading.Lock()
 _MASTERS = {}  # bundle digest -> folder, unpacked by this worker process
@@ -24,7 +23,8 @@ def _unpack_master(bundle):
     """The master files, unpacked once per worker process into a private new folder. returns: path"""
     with _UNPACK_LOCK:
         if bundle["digest"] not in _MASTERS:
-            folder = tempfile.mkdtemp(prefix="gc-master-")  # unpredictable: nobody can plant files there
+            folder = os.path.join(scratch.scratch_folder("gc-master-"), "files")  # unpredictable: nobody can plant files there
+            os.mkdir(folder)
             with tarfile.open(fileobj=io.BytesIO(bundle["archive"]), mode="r:gz") as archive:
                 _extract_plain_files(archive, folder)
             _MASTERS[bundle["digest"]] = folder
