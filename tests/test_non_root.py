@@ -49,9 +49,10 @@ def instructor():
 @pytest.fixture(scope="module")
 def graded_as_instructor(instructor, tmp_path_factory):
     """The sample class and the kernel and file threats, autograded by the instructor's account."""
-    root = os.path.join(home_of(instructor), "course")
+    home = home_of(instructor)  # one home: the course and the canary, removed together at the end
+    root = os.path.join(home, "course")
     make_course(root)
-    canary = os.path.join(home_of(instructor), "canary.txt")
+    canary = os.path.join(home, "canary.txt")
     with open(canary, "w") as handle:
         handle.write("untouched")
     cases = submissions.read_directory(submissions.SAMPLE_CLASS_DIR)
