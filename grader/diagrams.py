@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 
-from helpers.figures import BACKWARD, BACKWARD_FILL, FORWARD, FORWARD_FILL, NEUTRAL, NEUTRAL_FILL
+from helpers.figures import BACKWARD, BACKWARD_FILL, FORWARD, FORWARD_FILL, MARGINS, NEUTRAL, NEUTRAL_FILL
 from helpers.fixtures import seed_case
 from helpers.vectorize import dictionary_to_vector
 
@@ -189,7 +189,7 @@ def vectorization_diagram():
 def epsilon_diagram():
     """Why epsilon matters: centred differences of exp at 1 against epsilon. Returns a 7x4.5-inch Figure."""
     figure = Figure(figsize=(7, 4.5))
-    ax = figure.add_axes((0.11, 0.12, 0.86, 0.8))
+    ax = figure.subplots(gridspec_kw=MARGINS)  # the live plots' margins
     theta, exact = 1.0, np.exp(1.0)
     epsilons = np.logspace(-12, -1, 45)
     approximations = (np.exp(theta + epsilons) - np.exp(theta - epsilons)) / (2 * epsilons)
@@ -205,8 +205,7 @@ def epsilon_diagram():
     ax.axvline(1e-7, color="#2e7d32", linestyle=":", linewidth=1.5, label="course default 1e-7")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    lowest = relative[keep].min() if keep.any() else 1e-16
-    highest = max(relative[keep].max() if keep.any() else 1e-3, round_off.max())
+    lowest, highest = relative[keep].min(), max(relative[keep].max(), round_off.max())
     ax.set_ylim(lowest / 10, highest * 1e3)  # headroom for the legend
     ax.set_xlabel("epsilon")
     ax.set_ylabel("relative difference")

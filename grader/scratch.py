@@ -52,10 +52,8 @@ def sweep(parents=(tempfile.gettempdir(), "/var/tmp")) -> list[str]:
             names = os.listdir(parent)
         except OSError:
             continue
-        for name in sorted(names):
+        for name in sorted(name for name in names if name.startswith(KINDS)):
             path = os.path.join(parent, name)
-            if not name.startswith(KINDS):
-                continue
             try:
                 info = os.lstat(path)
             except OSError:

@@ -17,10 +17,9 @@ def parent(tmp_path):
 
 def ended_process_identity():
     """The identity of a process that has ended: a child that ran and was reaped."""
-    child = subprocess.Popen([sys.executable, "-c", "import os, sys; print(open(f'/proc/{os.getpid()}/stat').read())"],
-                             stdout=subprocess.PIPE, text=True)
-    stat = child.communicate()[0]
-    return f"{child.pid} {stat.rsplit(')', 1)[1].split()[19]}"
+    child = subprocess.run([sys.executable, "-c", "import os; from grader import scratch; print(scratch._identity(os.getpid()))"],
+                           capture_output=True, text=True, check=True)
+    return child.stdout.strip()
 
 
 def test_the_sweep_removes_only_folders_whose_owner_has_ended(parent):
