@@ -1,12 +1,12 @@
 """The coordinator of parallel grading: it dispatches each submission to a Dask worker and commits
-each result through nbgrader's own Autograde converter, in this one process.
+each result, in this one process.
 
 For each submission: intake and nbgrader's sanitize step (dispatch), the sanitized notebook to a
-worker (worker.grade_on_worker), then nbgrader's Autograde converter with ReplaySanitized and
-ReplayExecution standing for its sanitize step and for JudgedExecute (commit). So autograded/, the
-grading reports, the gradebook and, with feedback, feedback/ are written by the same code as in a
-serial run. A task lost with a worker is run again once; a submission is committed once; at most
-IN_FLIGHT_PER_WORKER tasks per worker are in flight, so memory does not grow with the class.
+worker (worker.grade_on_worker), then the commit (commit.py): autograded/, the grading report and
+the gradebook rows as nbgrader's Autograde converter writes them, and with feedback, nbgrader's
+GenerateFeedback for that student. A task lost with a worker is run again once; a submission is
+committed once; at most IN_FLIGHT_PER_WORKER tasks per worker are in flight, so memory does not
+grow with the class.
 """
 
 import contextlib
@@ -18,69 +18,40 @@ import sys
 import time
 
 import nbformat
-from nbgrader.converters import Autograde, GenerateFeedback
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.converters import GenerateFeedback
 
-from . import fingerprint, intake, late, nbgrader_adapter, worker
+from . import commit, fingerprint, intake, late, nbgrader_adapter, worker
 from .course import REPORT_NAME
 from .preprocessors import JudgedExecute, master_folder, trusted_sources
 
-JUDGED_EXECUTE = "grader.preprocessors.JudgedExecute"
 IN_FLIGHT_PER_WORKER = 2
-
-
-class ReplaySanitized(NbGraderPreprocessor):
-    """Instead of the sanitize step, at commit: the notebook sanitized at dispatch.
-
-    Dispatch ran nbgrader's own sanitize preprocessors on the same files; none of them writes to the
-    gradebook, so running them again would only repeat the work.
-    """
-
-    def __init__(self, sanitized_json: str, **kwargs):
-        super().__init__(**kwargs)
-        self.sanitized_json = sanitized_json
-
-    def preprocess(self, nb, resources):
-        return nbformat.reads(self.sanitized_json, as_version=4), resources
-
-
-class ReplayExecution(NbGraderPreprocessor):
-    """Instead of JudgedExecute, at commit: the worker's execution of this notebook.
-
-    result -- grade_on_worker's dict; digest -- notebook_digest of the notebook the worker ran;
-    submission_fingerprint -- stored in the grading report, for the next run
-    """
-
-    def __init__(self, result: dict, digest: str, submission_fingerprint: str, **kwargs):
-        super().__init__(**kwargs)
-        self.result, self.digest, self.submission_fingerprint = result, digest, submission_fingerprint
-
-    def preprocess(self, nb, resources):
-        if fingerprint.notebook_digest(nb) != self.digest:
-            raise RuntimeError(f"{resources['nbgrader']['student']}: the notebook changed between dispatch and commit")
-        nb.cells = nbformat.reads(self.result["notebook"], as_version=4).cells
-        resources["judge"] = {**self.result["judge"], "fingerprint": self.submission_fingerprint}
-        return nb, resources
-
-
-def _no_hook(**_):
-    """The intake hook already ran when the submission was dispatched."""
+# how submissions are sanitized at dispatch and committed: (sanitize, commit), both of commit.py
+COMMITS = {"direct": (commit.DirectSanitize, commit.DirectCommit),
+           "nbgrader": (commit.ConverterSanitize, commit.ConverterCommit)}
 
 
 class Coordinator:
-    """Dispatches a class to a Dask client and commits each result through nbgrader's converter."""
+    """Dispatches a class to a Dask client and commits each result (commit.py).
+
+    commit_with -- "direct" (commit.DirectSanitize and DirectCommit) or "nbgrader" (nbgrader's own
+                   converter for each student)
+    """
 
     task = staticmethod(worker.grade_on_worker)  # what a worker runs for each submission
 
-    def __init__(self, app, client, force=False, feedback=False, progress=None):
+    def __init__(self, app, client, force=False, feedback=False, progress=None, commit_with="direct"):
         self.app, self.client, self.force, self.feedback = app, client, force, feedback
         self.coursedir = app.coursedir
+        self.students_asked = self.coursedir.student_id  # --student; each commit sets the coursedir's to its own
         self.assignment = self.coursedir.assignment_id
         self.progress = progress or Progress(0)
         self.settings = JudgedExecute(parent=app).settings()
         self.notebook_name = intake.load_release(self.coursedir, self.assignment)
         self.bundle = self._bundle(app)
-        self.bundle_future = client.scatter(self.bundle, broadcast=True, hash=False)
+        self.bundle_future = client.scatter(self.bundle, broadcast=True, hash=False) if client else None
+        self.converter_commit = commit.ConverterCommit(app, self.coursedir)  # also for what has no execution
+        sanitize, commit_executed = COMMITS[commit_with]
+        self.sanitize, self.commit_executed = sanitize(app, self.coursedir), commit_executed(app, self.coursedir)
         self.failed, self.skipped, self.graded, self.executions = {}, [], [], 0
         self.in_flight = {}  # future key -> what the commit needs to know about that task
         self.busy = {"dispatch": 0.0, "commit": 0.0}  # the coordinator's own seconds per step
@@ -100,7 +71,8 @@ class Coordinator:
 
     def submissions(self):
         """Student ids with a folder for this assignment in submitted/ (notebook or not), sorted."""
-        return [os.path.basename(os.path.dirname(folder)) for folder in nbgrader_adapter.submission_folders(self.coursedir)]
+        return [os.path.basename(os.path.dirname(folder))
+                for folder in nbgrader_adapter.submission_folders(self.coursedir, self.students_asked)]
 
     def _folder(self, student, step):
         return self.coursedir.format_path(step, student, self.assignment)
@@ -113,25 +85,18 @@ class Coordinator:
         except (OSError, ValueError):
             return False
 
-    def _converter(self, replay=None):
-        """nbgrader's Autograde converter; replay -- (sanitized, executed): a ReplaySanitized and a
-        ReplayExecution that stand for its sanitize step and for JudgedExecute"""
-        converter = Autograde(coursedir=self.coursedir, parent=self.app)
-        converter.force, converter.pre_convert_hook = True, _no_hook
-        if replay is not None:
-            sanitized, executed = replay
-            converter.sanitize_preprocessors = [sanitized]
-            converter.autograde_preprocessors = [executed if step == JUDGED_EXECUTE else step
-                                                 for step in converter.autograde_preprocessors]
-        return converter
-
     def dispatch(self, student):
         """Intake, sanitize and send one submission.
 
         returns: the task's Future; "unchanged" when graded before and unchanged; or None when there
-                 is nothing to send (no notebook, or sanitize failed: the commit then reports it as
+                 is nothing to send (intake or sanitize refused it: the commit then reports it as
                  nbgrader would)
         """
+        meta = self.prepare(student)
+        return meta if meta in ("unchanged", None) else self._submit(meta, attempt=1)
+
+    def prepare(self, student):
+        """dispatch without the sending. returns: the task's record (dict), "unchanged" or None"""
         folder = self._folder(student, self.coursedir.submitted_directory)
         record = intake.take_in(folder, self.notebook_name)
         digest = fingerprint.folder_fingerprint(folder, salt=self.bundle["digest"])
@@ -141,14 +106,14 @@ class Coordinator:
         if record.failed:
             return None  # the commit meets the same refusal and reports it as nbgrader would
         try:
-            output, resources = nbgrader_adapter.sanitize_only(self._converter(), os.path.join(folder, self.notebook_name))
+            output = self.sanitize(record, self.notebook_name)
         except Exception as error:  # nbgrader's commit will meet the same problem and report it
             logging.getLogger(__name__).debug("sanitize failed for %s: %s", student, error)
             return None
-        meta = {"student": student, "notebook": resources["nbgrader"]["notebook"], "notebook_json": output,
+        meta = {"student": student, "notebook": os.path.splitext(self.notebook_name)[0], "notebook_json": output,
                 "digest": fingerprint.notebook_digest(nbformat.reads(output, as_version=4)), "fingerprint": digest,
                 "folder": folder}
-        return self._submit(meta, attempt=1)
+        return meta
 
     def _submit(self, meta, attempt):
         # The notebook goes as scattered data, not inside the task: the scheduler keeps recent task
@@ -160,17 +125,16 @@ class Coordinator:
         return future
 
     def commit(self, student, meta=None, result=None):
-        """Write one submission through nbgrader's Autograde converter. returns: error message or None"""
-        replay = None
-        if result is not None:
-            if fingerprint.folder_fingerprint(meta["folder"], salt=self.bundle["digest"]) != meta["fingerprint"]:
-                return "its files changed while it was being graded; run again to grade the new version"
-            replay = (ReplaySanitized(meta["notebook_json"], parent=self.app),
-                      ReplayExecution(result, meta["digest"], meta["fingerprint"], parent=self.app))
-        self.coursedir.student_id = student
+        """Write one submission: its execution (meta, result), or without one, what nbgrader's
+        converter makes of it. returns: error message or None"""
+        if result is not None and fingerprint.folder_fingerprint(meta["folder"], salt=self.bundle["digest"]) != meta["fingerprint"]:
+            intake.forget(student, self.assignment)
+            return "its files changed while it was being graded; run again to grade the new version"
         try:
-            with contextlib.chdir(self.coursedir.root):
-                self._converter(replay).start()
+            if result is None:
+                self.converter_commit(student)
+            else:
+                self.commit_executed(student, meta, result)
         except Exception as error:
             return f"nbgrader could not autograde it: {type(error).__name__}: {error}"
         finally:

@@ -352,6 +352,11 @@ def graded_notebook(record: Intake, release: nbformat.NotebookNode) -> nbformat.
     return nbformat.reads(record.graded, as_version=4)
 
 
+def notebook_to_grade(record: Intake) -> nbformat.NotebookNode:
+    """graded_notebook of a record that take_in made, on its assignment's release. returns: a new NotebookNode"""
+    return graded_notebook(record, _release(record.assignment)[1])
+
+
 # ---------------------------------------------------------------- nbgrader's hooks
 
 _RELEASES = {}  # assignment -> (path, modification time, notebook file name, release notebook)
@@ -430,5 +435,4 @@ class IntakeExporter(NotebookExporter):
         if record is None or record.failed:
             raise RuntimeError(f"intake did not vet {folder}, so it is not graded: "
                                + "; ".join(record.notes if record else ["the pre-convert hook did not run"]))
-        notebook = graded_notebook(record, _release(record.assignment)[1])
-        return self.from_notebook_node(notebook, resources=resources, **kw)
+        return self.from_notebook_node(notebook_to_grade(record), resources=resources, **kw)

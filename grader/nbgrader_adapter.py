@@ -8,9 +8,11 @@ upgrade is a conscious review of this file, not a silent change of behaviour.
 import contextlib
 import glob
 import os
+import pathlib
 from collections.abc import Callable
 
 import nbgrader
+from traitlets import TraitError
 
 WRITTEN_FOR = "0.9.6"
 
@@ -32,12 +34,14 @@ def sanitizing(converter) -> bool:
     return bool(getattr(converter, "_sanitizing", False))
 
 
-def submission_folders(coursedir) -> list[str]:
+def submission_folders(coursedir, student_id: str | None = None) -> list[str]:
     """The submission folders an Autograde run covers, notebook or not. returns: sorted list of paths
 
+    student_id -- a student id or pattern (default: the CourseDirectory's, --student)
     nbgrader's own listing (``BaseConverter.init_notebooks``) skips folders without a notebook.
     """
-    pattern = coursedir.format_path(coursedir.submitted_directory, coursedir.student_id, coursedir.assignment_id)
+    student_id = coursedir.student_id if student_id is None else student_id
+    pattern = coursedir.format_path(coursedir.submitted_directory, student_id, coursedir.assignment_id)
     return sorted(path for path in glob.glob(pattern) if os.path.isdir(path) or os.path.islink(path))
 
 
@@ -98,28 +102,91 @@ def sanitize_only(converter, path: str) -> tuple[str, dict]:
 @contextlib.contextmanager
 def one_engine_per_database():
     """While active, every nbgrader Gradebook opened in this process shares one SQLAlchemy engine
-    per database URL.
+    per database URL, and checks the database's tables once per engine.
 
     nbgrader opens a new Gradebook, and so a new engine, about ten times for every submission it
-    commits; each new engine starts with an empty cache of compiled SQL. The parallel grader's
-    coordinator commits every submission of a class in one process, so it keeps the engines:
-    ``Gradebook.close`` still returns the engine's connections (``dispose``), and the engines are
-    disposed of on exit.
+    commits; each new engine starts with an empty cache of compiled SQL, and each Gradebook asks
+    the database for its table names and then for each table it might have to create. The parallel
+    grader's coordinator commits every submission of a class in one process, so it keeps the
+    engines and their checked tables: ``Gradebook.close`` still returns the engine's connections
+    (``dispose``), and the engines are disposed of on exit.
     """
     from nbgrader import api
 
-    engines = {}
-    create = api.create_engine
+    engines, checked = {}, set()
+    create, inspect, metadata = api.create_engine, api.inspect, api.Base.metadata
+    create_all = metadata.create_all
 
     def shared_engine(db_url, **options):
         if db_url not in engines:
             engines[db_url] = create(db_url, **options)
         return engines[db_url]
 
-    api.create_engine = shared_engine
+    def inspect_unless_checked(subject):  # Gradebook asks whether the database has tables yet
+        return _HasTables() if subject in checked else inspect(subject)
+
+    def create_all_once(bind=None, **options):
+        if bind not in checked:
+            create_all(bind=bind, **options)
+            checked.add(bind)
+
+    api.create_engine, api.inspect, metadata.create_all = shared_engine, inspect_unless_checked, create_all_once
     try:
         yield
     finally:
-        api.create_engine = create
+        api.create_engine, api.inspect = create, inspect
+        del metadata.create_all  # the class's method again
         for engine in engines.values():
             engine.dispose()
+
+
+class _HasTables:
+    """What Gradebook reads of an inspector of a database whose tables were checked: that it has some."""
+
+    @staticmethod
+    def get_table_names():
+        return ["(checked)"]
+
+
+def notebook_resources(coursedir, student: str, notebook_id: str) -> dict:
+    """The resources nbgrader's converters give their preprocessors for one notebook
+    (``BaseConverter.init_single_notebook_resources``)."""
+    return {"unique_key": notebook_id, "output_files_dir": f"{notebook_id}_files",
+            "nbgrader": {"student": student, "assignment": coursedir.assignment_id, "notebook": notebook_id,
+                         "db_url": coursedir.db_url}}
+
+
+@contextlib.contextmanager
+def autograde_folder(converter, student: str, notebook_id: str):
+    """nbgrader's Autograde converter's own steps around converting one submission's notebook
+    (``BaseConverter.convert_notebooks`` for one folder, with --force): clear the autograded
+    folder, copy the submitted and master files, create the student and the submission in the
+    gradebook with its timestamp, zero the notebooks not submitted; after the body, set the
+    files' permissions and run the post-convert hook. The body writes the notebook.
+
+    converter -- an Autograde converter (commit.autograde_converter), reused from one student to the next
+    yields: (the autograded folder, the resources nbgrader gives the autograde preprocessors)
+    On an exception, removes the autograded folder, as the converter does, and raises it again.
+    """
+    from nbgrader.utils import rmtree
+
+    coursedir, assignment = converter.coursedir, converter.coursedir.assignment_id
+    try:
+        converter.exporter  # init_destination reads its file extension
+    except TraitError:  # none yet
+        converter.exporter = converter.exporter_class(parent=converter, config=converter.config)
+    source, dest = converter._format_source(assignment, student), converter._format_dest(assignment, student)
+    converter.notebooks = [os.path.join(source, notebook_id + ".ipynb")]
+    if not converter.init_destination(assignment, student):
+        raise RuntimeError(f"nbgrader would not autograde {student} (CourseDirectory.student_id_exclude?)")
+    try:
+        converter.run_pre_convert_hook()
+        converter.init_assignment(assignment, student)
+        pathlib.Path(dest).mkdir(mode=0o755, parents=True, exist_ok=True)  # as nbconvert's FilesWriter makes it
+        yield dest, notebook_resources(coursedir, student, notebook_id)
+        converter.set_permissions(assignment, student)
+        converter.run_post_convert_hook()
+    except BaseException:
+        if os.path.exists(dest):
+            rmtree(dest)
+        raise

@@ -15,10 +15,13 @@ Without --scheduler it starts a LocalCluster with one single-threaded worker per
 3. A worker (grader/worker.py) runs ``execution.run_submission``, the same sandboxed execution and
    trusted judging as plain ``nbgrader autograde``, and returns the executed notebook and the
    judge's record.
-4. The coordinator then runs nbgrader's own ``Autograde`` converter for that student, with
-   ``ReplayExecution`` in place of ``JudgedExecute``. So autograded/, the grading reports and the
-   gradebook rows are written by the same code, in one process, as in a serial run; with
-   --feedback, nbgrader's GenerateFeedback then writes that student's feedback/ too.
+4. The coordinator then commits the result (grader/commit.py): autograded/, the grading report
+   and the gradebook rows, as nbgrader's own ``Autograde`` converter writes them, with the worker's
+   execution in place of ``JudgedExecute``. By default it calls the converter's own steps for the
+   folder and the gradebook and runs the autograde preprocessors on the notebook in memory;
+   --commit=nbgrader runs the whole converter for each student instead (slower; the same files
+   and rows, which tests/test_commit.py checks). With --feedback, nbgrader's GenerateFeedback then
+   writes that student's feedback/ too.
 
 A task lost with a worker is run again (by Dask, and once more by the coordinator if Dask gives
 up); a submission is committed once. At most a few tasks per worker are in flight, so the
@@ -35,7 +38,8 @@ import time
 
 from nbgrader.apps.autogradeapp import AutogradeApp
 
-from .coordinator import JUDGED_EXECUTE, Coordinator, Progress
+from .commit import JUDGED_EXECUTE
+from .coordinator import COMMITS, Coordinator, Progress
 from .worker import worker_cpu_seconds
 
 
@@ -70,13 +74,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="regrade submissions that are unchanged too")
     parser.add_argument("--feedback", action="store_true",
                         help="also write each graded student's feedback (as nbgrader generate_feedback)")
+    parser.add_argument("--commit", choices=sorted(COMMITS), default="direct",
+                        help="how results reach autograded/ and the gradebook: directly (default), or through "
+                             "nbgrader's Autograde converter for each student (the same files and rows, slower)")
     args, nbgrader_args = parser.parse_known_args(argv)
     app = make_app(args.assignment, nbgrader_args)
     app.log.setLevel(logging.ERROR)  # per-submission notes go to the grading reports instead
     started = time.perf_counter()
     client = make_client(args.scheduler, args.workers)
     try:
-        coordinator = Coordinator(app, client, force=args.force, feedback=args.feedback, progress=Progress(0))
+        coordinator = Coordinator(app, client, force=args.force, feedback=args.feedback, progress=Progress(0),
+                                  commit_with=args.commit)
         students = coordinator.submissions()
         workers = sum(client.nthreads().values())
         print(f"Grading {len(students)} submissions of {args.assignment} on {workers} Dask worker threads "

@@ -12,6 +12,7 @@
 import json
 import os
 import traceback
+import types
 
 import jsonschema
 from nbgrader import utils
@@ -31,17 +32,56 @@ from .judge import first_line
 
 class RestoreReadOnlyCells(OverwriteCells):
     """nbgrader's OverwriteCells, which puts the gradebook's read-only cells (hidden tests included)
-    back into the notebook, with its reports of changes at debug level.
+    back into the notebook, with its reports of changes at debug level, and with the gradebook's
+    master cells read once per instance rather than three queries per cell.
 
     Intake has already laid the submission onto the release (layout.py), so every read-only cell
     is the release's own and no change is the student's doing: nbgrader compares the gradebook's
     checksum, taken before the hidden tests were removed, with the release's, taken after, and
     would warn about every test cell of every student (nbgrader #1961). What a student did to
-    read-only cells is in the grading report, from intake.
+    read-only cells is in the grading report, from intake. (The master cells are as fixed during a
+    batch as the hidden tests the batch judges with, which it also reads once.)
     """
+
+    _master = None  # (db_url, notebook, assignment), _MasterCells
+
+    def preprocess(self, nb, resources):
+        if self.add_missing_cells:  # nbgrader's own way, which reads more of the gradebook
+            return super().preprocess(nb, resources)
+        info = resources["nbgrader"]
+        self.notebook_id, self.assignment_id, self.db_url = info["notebook"], info["assignment"], info["db_url"]
+        key = (self.db_url, self.notebook_id, self.assignment_id)
+        if self._master is None or self._master[0] != key:
+            with Gradebook(self.db_url) as gradebook:
+                self._master = key, _MasterCells(gradebook, self.notebook_id, self.assignment_id)
+        self.gradebook = self._master[1]
+        return super(OverwriteCells, self).preprocess(nb, resources)  # each cell: OverwriteCells.preprocess_cell
 
     def report_change(self, name, attr, old, new):
         self.log.debug("Cell %s: %s restored from the gradebook", name, attr)
+
+
+class _MasterCells:
+    """A notebook's master cells from the gradebook, as plain values: what OverwriteCells.preprocess_cell
+    asks of a Gradebook (find_source_cell, find_graded_cell), answered from memory."""
+
+    def __init__(self, gradebook, notebook_id, assignment):
+        notebook = gradebook.find_notebook(notebook_id, assignment)
+        self.source = {cell.name: types.SimpleNamespace(name=cell.name, cell_type=cell.cell_type, locked=cell.locked,
+                                                        checksum=cell.checksum, source=cell.source)
+                       for cell in notebook.source_cells}
+        self.graded = {cell.name: types.SimpleNamespace(name=cell.name, max_score=cell.max_score)
+                       for cell in [*notebook.task_cells, *notebook.grade_cells]}  # a grade cell wins, as in nbgrader
+
+    def find_source_cell(self, name, notebook, assignment):
+        if name not in self.source:
+            raise MissingEntry(f"No such source cell: {assignment}/{notebook}/{name}")
+        return self.source[name]
+
+    def find_graded_cell(self, name, notebook, assignment):
+        if name not in self.graded:
+            raise MissingEntry(f"No such graded cell: {assignment}/{notebook}/{name}")
+        return self.graded[name]
 
 
 class _CompiledSchemaCheck(BaseMetadataValidator):
@@ -186,22 +226,43 @@ def master_folder(coursedir, assignment: str) -> str:
 
 
 class SaveJudgedGrades(SaveAutoGrades):
-    """Save the judge's verdicts as the autograded scores; a graded cell without a verdict scores 0."""
+    """Save the judge's verdicts as the autograded scores; a graded cell without a verdict scores 0.
+
+    Comments are nbgrader's ("No response." for an unchanged answer). nbgrader looks up and commits
+    each cell's row on its own; here the submission's rows are read in one query and committed once.
+    """
 
     def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
         self._verdicts = resources.get("judge", {}).get("verdicts", {})
-        nb, resources = super().preprocess(nb, resources)
+        with Gradebook(info["db_url"]) as self.gradebook:
+            submitted = self.gradebook.find_submission_notebook(info["notebook"], info["assignment"], info["student"])
+            self._rows = {("grade", row.name): row for row in submitted.grades}
+            self._rows.update({("comment", row.name): row for row in submitted.comments})
+            nb, resources = super(SaveAutoGrades, self).preprocess(nb, resources)  # each cell, below
+            self.gradebook.db.commit()
         self._write_report(nb, resources)
         return nb, resources
 
+    def _row(self, kind, cell, resources):
+        """The submission's grade or comment row of this cell (nbgrader's MissingEntry if it has none)."""
+        row = self._rows.get((kind, _grade_id(cell)))
+        if row is None:
+            info = resources["nbgrader"]
+            find = self.gradebook.find_grade if kind == "grade" else self.gradebook.find_comment
+            row = find(_grade_id(cell), info["notebook"], info["assignment"], info["student"])
+        return row
+
     def _add_score(self, cell, resources):
-        info = resources["nbgrader"]
-        grade = self.gradebook.find_grade(_grade_id(cell), info["notebook"], info["assignment"], info["student"])
+        grade = self._row("grade", cell, resources)
         verdict = self._verdicts.get(_grade_id(cell))
         grade.auto_score = verdict["score"] if verdict else 0.0
         grade.needs_manual_grade = grade.manual_score is not None
-        self.gradebook.db.commit()
 
+    def _add_comment(self, cell, resources):
+        comment = self._row("comment", cell, resources)
+        unchanged = cell.metadata.nbgrader.get("checksum", None) == utils.compute_checksum(cell)
+        comment.auto_comment = "No response." if unchanged and not utils.is_task(cell) else None
 
     def _write_report(self, nb, resources):
         info, judge = resources["nbgrader"], resources.get("judge", {})

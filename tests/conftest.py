@@ -34,7 +34,7 @@ BIN = os.path.dirname(sys.executable)
 BATCH_LIMITS = ("--JudgedExecute.cell_timeout=10", "--JudgedExecute.test_budget=10")  # hostile cases wait less
 
 
-SLOW_FIXTURES = {"graded_course", "serial_subset", "site", "lab", "formgrader", "exchange_course", "graded_as_instructor"}
+SLOW_FIXTURES = {"graded_course", "serial_subset", "committed_both_ways", "site", "lab", "formgrader", "exchange_course", "graded_as_instructor"}
 # A representative subset of the batch: the sample class, kernels that crash, and the intake cases.
 SUBSET = ("adv_os_exit", "adv_segfault", "adv_renamed_notebook", "adv_invalid_json_truncated", "adv_duplicated_cells",
           "adv_file_no_notebook", "adv_file_links_and_special_files", "adv_file_folder_links_to_source",

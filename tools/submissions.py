@@ -162,7 +162,9 @@ def _notebook_mutation(notebook, what, arguments):
     """Change the notebook's structure as a student's editor might. returns: None"""
     cells = {_cell_name(cell): index for index, cell in enumerate(notebook.cells)}
     if what == "duplicate-cell":
-        notebook.cells.insert(cells[arguments[0]] + 1, copy.deepcopy(notebook.cells[cells[arguments[0]]]))
+        pasted = copy.deepcopy(notebook.cells[cells[arguments[0]]])
+        pasted.id = f"{pasted.id}-copy"  # an editor gives a pasted cell an id of its own (here, always the same one)
+        notebook.cells.insert(cells[arguments[0]] + 1, pasted)
     elif what == "delete-cell":
         del notebook.cells[cells[arguments[0]]]
     elif what == "edit-cell":

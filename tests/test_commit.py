@@ -1,0 +1,180 @@
+"""The parallel grader's direct sanitize and commit (grader/commit.py) give exactly what nbgrader's
+own Autograde converter gives: the same sanitized notebook, every file and folder of autograded/,
+byte for byte and with its mode, and every column of every gradebook row. Two courses receive the
+same submissions, the representative subset (the sample class, kernels that crash, and the intake
+cases); each is sanitized both ways, executed once, and committed both ways, first fresh and then
+again over the first commit after an instructor's manual grade and comment."""
+
+import os
+import re
+import shutil
+import stat
+
+import pytest
+import sqlalchemy
+from nbgrader.api import Gradebook
+
+from conftest import SUBSET, all_cases, gradebook_rows, make_course, write_cases
+from grader import parallel, worker
+from grader.coordinator import Coordinator
+from grader.course import ASSIGNMENT, course_directory
+from tools import submissions
+
+UUID = re.compile(r"[0-9a-f]{32}")
+
+
+def subset_cases():
+    names = {case.name for case in submissions.read_directory(submissions.SAMPLE_CLASS_DIR)} | set(SUBSET)
+    return [case for case in all_cases() if case.name in names]
+
+
+def coordinator_for(root, commit_with):
+    """A coordinator of that course without a Dask client (its prepare and commit run here)."""
+    app = parallel.make_app(ASSIGNMENT, [f"--CourseDirectory.root={root}"])
+    app.log.setLevel("ERROR")
+    return Coordinator(app, client=None, force=True, commit_with=commit_with)
+
+
+@pytest.fixture(scope="module")
+def committed_both_ways(tmp_path_factory):
+    """Two courses with the same submissions; each execution committed through nbgrader's converter
+    in one and directly in the other. yields: dict with "roots" (converter, direct), "students",
+    "after_first" (files and rows of both after the first commit), "errors" (student -> both
+    commits' errors, where either failed) and "sanitized" (student -> both sanitized notebooks,
+    or None where nothing was sent)"""
+    cases = subset_cases()
+    roots = [make_course(str(tmp_path_factory.mktemp(name) / "course")) for name in ("converter", "direct")]
+    for root in roots:
+        write_cases(root, cases)
+    coordinators = [coordinator_for(roots[0], "nbgrader"), coordinator_for(roots[1], "direct")]
+    results, errors, sanitized = {}, {}, {}
+
+    def commit_all():
+        for student in coordinators[0].submissions():
+            outcome = []
+            for coordinator in coordinators:
+                meta = coordinator.prepare(student)
+                sanitized.setdefault(student, []).append(meta and meta["notebook_json"])
+                if meta is None:
+                    outcome.append(coordinator.commit(student))
+                    continue
+                if student not in results:
+                    results[student] = worker.grade_on_worker(meta["notebook_json"], meta["notebook"], coordinator.bundle)
+                outcome.append(coordinator.commit(student, meta, results[student]))
+            if any(outcome):
+                errors[student] = outcome
+
+    commit_all()
+    after_first = [(autograded_files(root), gradebook_dump(course_directory(root).db_url)) for root in roots]
+    for root in roots:
+        grade_by_hand(course_directory(root).db_url, "alice")
+    commit_all()
+    yield {"roots": roots, "students": [case.name for case in cases], "after_first": after_first, "errors": errors,
+           "sanitized": sanitized}
+
+
+def grade_by_hand(db_url, student):
+    """An instructor's manual score on the first graded cell and comment on the first commented one."""
+    with Gradebook(db_url) as gradebook:
+        notebook = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
+        notebook.grades[0].manual_score = 1.0
+        notebook.comments[0].manual_comment = "See me about the tolerance."
+        gradebook.db.commit()
+
+
+def autograded_files(root):
+    """Every file and folder under autograded/: relative path -> (mode, bytes with the course's path as <course>)."""
+    found = {}
+    top = os.path.join(root, "autograded")
+    for folder, subfolders, names in os.walk(top):
+        for name in subfolders + names:
+            path = os.path.join(folder, name)
+            mode = os.lstat(path).st_mode
+            content = None
+            if stat.S_ISREG(mode):
+                with open(path, "rb") as handle:
+                    content = handle.read().replace(root.encode("utf-8"), b"<course>")
+            found[os.path.relpath(path, top)] = (stat.filemode(mode), content)
+    return found
+
+
+def gradebook_dump(db_url):
+    """Every row of every table, as table -> sorted list of rows; each row id (nbgrader's random
+    uuid) is replaced by what that row holds, recursively, so two gradebooks that hold the same
+    compare equal and any difference in any column shows."""
+    engine = sqlalchemy.create_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            tables = {name: [dict(row._mapping) for row in connection.execute(sqlalchemy.text(f'SELECT * FROM "{name}"'))]
+                      for name in sqlalchemy.inspect(engine).get_table_names() if name != "alembic_version"}
+    finally:
+        engine.dispose()
+    rows_by_id = {}  # a cell's id names a row in base_cells and one in grade_cells, say: all of them
+    for table, rows in sorted(tables.items()):
+        for row in rows:
+            if isinstance(row.get("id"), str) and UUID.fullmatch(row["id"]):
+                rows_by_id.setdefault(row["id"], []).append((table, row))
+    labels = {}
+
+    def label(row_id):
+        if row_id not in labels:
+            labels[row_id] = tuple((table, canonical(row)) for table, row in rows_by_id[row_id])
+        return labels[row_id]
+
+    def canonical(row):
+        return tuple(sorted((column, label(value) if isinstance(value, str) and value in rows_by_id else repr(value))
+                            for column, value in row.items() if column != "id"))
+
+    return {table: sorted(canonical(row) for row in rows) for table, rows in tables.items()}
+
+
+def test_the_subset_commits_without_errors(committed_both_ways):
+    assert committed_both_ways["errors"] == {}
+
+
+def test_direct_sanitize_gives_the_notebook_nbgrader_sanitizes(committed_both_ways):
+    sanitized = committed_both_ways["sanitized"]
+    assert set(sanitized) == set(committed_both_ways["students"])
+    assert sum(1 for texts in sanitized.values() if texts[0]) >= len(sanitized) - 2  # all but intake's refusals
+    for student, texts in sanitized.items():
+        assert len(texts) == 4 and texts[0] == texts[2], student  # both commits, the same
+        assert texts[1] == texts[0], student
+
+
+@pytest.mark.parametrize("commit", ["first", "again, over a manual grade"])
+def test_direct_commit_writes_the_files_the_converter_writes(committed_both_ways, commit):
+    if commit == "first":
+        files = [files for files, _ in committed_both_ways["after_first"]]
+    else:
+        files = [autograded_files(root) for root in committed_both_ways["roots"]]
+    students = {path.split(os.sep)[0] for path in files[0]}
+    assert students == set(committed_both_ways["students"])
+    assert len(files[0]) > 4 * len(students)  # the notebook, its report, the helpers, the figures...
+    assert sorted(files[1]) == sorted(files[0])
+    for path in files[0]:
+        assert files[1][path] == files[0][path], path
+
+
+@pytest.mark.parametrize("commit", ["first", "again, over a manual grade"])
+def test_direct_commit_writes_the_gradebook_rows_the_converter_writes(committed_both_ways, commit):
+    if commit == "first":
+        dumps = [dump for _, dump in committed_both_ways["after_first"]]
+    else:
+        dumps = [gradebook_dump(course_directory(root).db_url) for root in committed_both_ways["roots"]]
+    students = len(committed_both_ways["students"])
+    assert len(dumps[0]["submitted_assignment"]) == students
+    assert len(dumps[0]["grade"]) == students * len(dumps[0]["grade_cells"]) >= 5 * students
+    assert sorted(dumps[1]) == sorted(dumps[0])
+    for table in dumps[0]:
+        assert dumps[1][table] == dumps[0][table], table
+    if commit != "first":
+        assert any("See me about the tolerance." in repr(row) for row in dumps[0]["comment"])
+
+
+def test_comments_say_no_response_exactly_for_answers_left_as_released(committed_both_ways):
+    """nbgrader's rule, kept by SaveJudgedGrades: "No response." where the answer cell is unchanged."""
+    rows = gradebook_rows(course_directory(committed_both_ways["roots"][1]).db_url, ["alice", "adv_file_no_notebook"])
+    comments = {(student, cell): auto for (student, cell, *kind), value in rows.items() if kind == ["comment"]
+                for auto in [value[0]]}
+    assert len(comments) >= 8
+    assert all((auto == "No response.") == (student == "adv_file_no_notebook") for (student, _), auto in comments.items())
