@@ -1,5 +1,6 @@
 """One submission's kernel: started in the sandbox, driven cell by cell, and always cleaned up."""
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -102,12 +103,14 @@ class KernelTemplate:
                                         stdout=subprocess.PIPE, stderr=self.log, start_new_session=True)
         self._condition = threading.Condition()
         self._spawned, self._exited = {}, {}
-        self._ready = False
+        self._ready = self._ended = False  # ended: its answers ended, so it has exited or is exiting
         threading.Thread(target=self._read_answers, name="template-reader", daemon=True).start()
         with self._condition:
-            self._condition.wait_for(lambda: self._ready or self.process.poll() is not None, startup_timeout)
+            self._condition.wait_for(lambda: self._ready or not self.alive, startup_timeout)
         if not self._ready:
-            reason = f" within {startup_timeout:g} s" if self.process.poll() is None else f": {self._log_tail()}"
+            reason = f" within {startup_timeout:g} s" if self.alive else f": {self._log_tail()}"
+            with contextlib.suppress(ProcessLookupError):  # a template that failed is not waited for
+                os.killpg(self.process.pid, signal.SIGKILL)
             self.close()
             raise KernelDied(f"the kernel template did not start{reason}")
 
@@ -122,7 +125,8 @@ class KernelTemplate:
                 elif "exited" in answer:
                     self._exited[answer["exited"]] = answer["status"]
                 self._condition.notify_all()
-        with self._condition:
+        with self._condition:  # its end, which poll() may not see yet: it closes its output before it is reaped
+            self._ended = True
             self._condition.notify_all()
 
     def _log_tail(self):
@@ -131,7 +135,7 @@ class KernelTemplate:
 
     @property
     def alive(self):
-        return self.process.poll() is None
+        return not self._ended and self.process.poll() is None
 
     def spawn(self, kernel_id, request, timeout=30):
         """Fork one kernel (see template.py for the request). returns: ForkedProcess"""

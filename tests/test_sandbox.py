@@ -228,6 +228,16 @@ def test_without_a_template_kernels_start_fresh_and_the_log_says_why(monkeypatch
     assert "without a warm template" in caplog.text and "did not start" in caplog.text
 
 
+
+def test_a_template_whose_output_ends_is_taken_for_ended_at_once(monkeypatch):
+    """A process closes its output before it can be reaped; the wait for the template must end at
+    the end of its output, not at its timeout (a race that once cost a test run 120 s)."""
+    monkeypatch.setattr(sandbox, "template_command", lambda pool_dir, template_file: ["sh", "-c", "exec >&-; sleep 5"])
+    started = time.monotonic()
+    with pytest.raises(KernelDied, match="did not start:"):
+        KernelTemplate(execution._font_list(), startup_timeout=30)
+    assert time.monotonic() - started < 4
+
 def test_no_call_is_made_once_the_test_budget_is_spent():
     from grader.judge import RemoteStudent, TestBudget
     budget = TestBudget(5)
