@@ -21,7 +21,7 @@ import contextlib
 import os
 
 import nbformat
-from nbgrader.converters import Autograde
+from nbgrader.converters import Autograde, GenerateFeedback
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets.utils.importstring import import_item
 
@@ -151,7 +151,8 @@ class DirectCommit:
         coursedir = self.coursedir
         coursedir.student_id = student
         notebook_id = meta["notebook"]
-        with contextlib.chdir(coursedir.root), nbgrader_adapter.autograde_folder(self.converter, student, notebook_id) as (dest, resources):
+        with (contextlib.chdir(coursedir.root),
+              nbgrader_adapter.autograde_folder(self.converter, student, notebook_id) as (dest, resources)):
             replay = ReplayExecution(result, meta["digest"], meta["fingerprint"])
             steps = [step or replay for step in self.steps]
             text, resources = _run_and_write(steps, nbformat.reads(meta["notebook_json"], as_version=4), resources)
@@ -160,6 +161,33 @@ class DirectCommit:
                     handle.write(data)
             with open(os.path.join(dest, notebook_id + ".ipynb"), "w", encoding="utf-8") as handle:
                 handle.write(text)
+
+
+class Feedback:
+    """nbgrader's GenerateFeedback for one student at a time (the feedback page and the files beside it).
+
+    reuse -- keep one converter, whose HTML exporter and preprocessors are made once
+             (nbgrader_adapter.convert_for); otherwise a new converter per student, as
+             `nbgrader generate_feedback --student=<id>` does
+    """
+
+    def __init__(self, app, coursedir, reuse=True):
+        self.app, self.coursedir, self.reuse = app, coursedir, reuse
+        self.converter = self._converter() if reuse else None
+
+    def _converter(self):
+        converter = GenerateFeedback(coursedir=self.coursedir, parent=self.app)
+        converter.force = True
+        return converter
+
+    def __call__(self, student: str) -> None:
+        """Write that student's feedback (raises what the converter raises)."""
+        if self.reuse:
+            nbgrader_adapter.convert_for(self.converter, student)
+            return
+        self.coursedir.student_id = student
+        with contextlib.chdir(self.coursedir.root):
+            self._converter().start()
 
 
 def _run_and_write(steps, nb, resources):

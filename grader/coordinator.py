@@ -9,7 +9,6 @@ committed once; at most IN_FLIGHT_PER_WORKER tasks per worker are in flight, so 
 grow with the class.
 """
 
-import contextlib
 import glob
 import json
 import logging
@@ -18,7 +17,6 @@ import sys
 import time
 
 import nbformat
-from nbgrader.converters import GenerateFeedback
 
 from . import commit, fingerprint, intake, late, nbgrader_adapter, worker
 from .course import REPORT_NAME
@@ -33,8 +31,8 @@ COMMITS = {"direct": (commit.DirectSanitize, commit.DirectCommit),
 class Coordinator:
     """Dispatches a class to a Dask client and commits each result (commit.py).
 
-    commit_with -- "direct" (commit.DirectSanitize and DirectCommit) or "nbgrader" (nbgrader's own
-                   converter for each student)
+    commit_with -- "direct" (commit.DirectSanitize and DirectCommit, and one feedback converter
+                   for the class) or "nbgrader" (nbgrader's own converters, new for each student)
     """
 
     task = staticmethod(worker.grade_on_worker)  # what a worker runs for each submission
@@ -52,6 +50,7 @@ class Coordinator:
         self.converter_commit = commit.ConverterCommit(app, self.coursedir)  # also for what has no execution
         sanitize, commit_executed = COMMITS[commit_with]
         self.sanitize, self.commit_executed = sanitize(app, self.coursedir), commit_executed(app, self.coursedir)
+        self.write_feedback = commit.Feedback(app, self.coursedir, reuse=commit_with == "direct") if feedback else None
         self.failed, self.skipped, self.graded, self.executions = {}, [], [], 0
         self.in_flight = {}  # future key -> what the commit needs to know about that task
         self.busy = {"dispatch": 0.0, "commit": 0.0}  # the coordinator's own seconds per step
@@ -93,7 +92,7 @@ class Coordinator:
                  nbgrader would)
         """
         meta = self.prepare(student)
-        return meta if meta in ("unchanged", None) else self._submit(meta, attempt=1)
+        return self._submit(meta, attempt=1) if isinstance(meta, dict) else meta
 
     def prepare(self, student):
         """dispatch without the sending. returns: the task's record (dict), "unchanged" or None"""
@@ -141,10 +140,7 @@ class Coordinator:
             intake.forget(student, self.assignment)
         if self.feedback:
             try:
-                with contextlib.chdir(self.coursedir.root):
-                    feedback = GenerateFeedback(coursedir=self.coursedir, parent=self.app)
-                    feedback.force = True
-                    feedback.start()
+                self.write_feedback(student)
             except Exception as error:
                 return f"graded, but nbgrader could not write its feedback: {type(error).__name__}: {error}"
         return None

@@ -190,3 +190,26 @@ def autograde_folder(converter, student: str, notebook_id: str):
         if os.path.exists(dest):
             rmtree(dest)
         raise
+
+
+def convert_for(converter, student: str) -> None:
+    """What ``BaseConverter.start`` does, for one student, with the converter's FilesWriter and exporter
+    (its preprocessors registered) made at the first call and reused after it.
+
+    A new converter per student builds a new exporter: for feedback, a new HTML exporter, whose
+    templates are found and compiled again, and new preprocessors, whose CSS is read again.
+    converter -- an nbgrader converter (GenerateFeedback, say) that keeps the course's configuration
+    """
+    from nbconvert.writers import FilesWriter
+
+    if getattr(converter, "_reused_for_students", False) is False:
+        converter.writer = FilesWriter(parent=converter, config=converter.config)
+        converter.exporter = converter.exporter_class(parent=converter, config=converter.config)
+        for preprocessor in converter.preprocessors:
+            converter.exporter.register_preprocessor(preprocessor)
+        converter._reused_for_students = True
+    converter.coursedir.student_id = student
+    getattr(converter.exporter, "_nb_metadata", {}).clear()  # nbconvert keeps each notebook's metadata
+    with contextlib.chdir(converter.coursedir.root):
+        converter.init_notebooks()
+        converter.convert_notebooks()

@@ -1,13 +1,14 @@
 """The parallel grader's direct sanitize and commit (grader/commit.py) give exactly what nbgrader's
 own Autograde converter gives: the same sanitized notebook, every file and folder of autograded/,
-byte for byte and with its mode, and every column of every gradebook row. Two courses receive the
-same submissions, the representative subset (the sample class, kernels that crash, and the intake
-cases); each is sanitized both ways, executed once, and committed both ways, first fresh and then
-again over the first commit after an instructor's manual grade and comment."""
+byte for byte and with its mode, and every column of every gradebook row; and the feedback that
+one GenerateFeedback converter kept for the class writes is what a new one per student writes.
+Two courses receive the same submissions, the representative subset (the sample class, kernels
+that crash, and the intake cases); each is sanitized both ways, executed once, and committed both
+ways, first fresh and then again, with feedback, over the first commit after an instructor's
+manual grade and comment."""
 
 import os
 import re
-import shutil
 import stat
 
 import pytest
@@ -29,10 +30,10 @@ def subset_cases():
 
 
 def coordinator_for(root, commit_with):
-    """A coordinator of that course without a Dask client (its prepare and commit run here)."""
+    """A coordinator of that course without a Dask client (its prepare and commit run here), with feedback."""
     app = parallel.make_app(ASSIGNMENT, [f"--CourseDirectory.root={root}"])
     app.log.setLevel("ERROR")
-    return Coordinator(app, client=None, force=True, commit_with=commit_with)
+    return Coordinator(app, client=None, force=True, feedback=True, commit_with=commit_with)
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +50,9 @@ def committed_both_ways(tmp_path_factory):
     coordinators = [coordinator_for(roots[0], "nbgrader"), coordinator_for(roots[1], "direct")]
     results, errors, sanitized = {}, {}, {}
 
-    def commit_all():
+    def commit_all(feedback):
+        for coordinator in coordinators:
+            coordinator.feedback = feedback
         for student in coordinators[0].submissions():
             outcome = []
             for coordinator in coordinators:
@@ -58,17 +61,18 @@ def committed_both_ways(tmp_path_factory):
                 if meta is None:
                     outcome.append(coordinator.commit(student))
                     continue
-                if student not in results:
-                    results[student] = worker.grade_on_worker(meta["notebook_json"], meta["notebook"], coordinator.bundle)
-                outcome.append(coordinator.commit(student, meta, results[student]))
+                if meta["digest"] not in results:  # one execution per distinct notebook
+                    results[meta["digest"]] = worker.grade_on_worker(meta["notebook_json"], meta["notebook"],
+                                                                     coordinator.bundle)
+                outcome.append(coordinator.commit(student, meta, results[meta["digest"]]))
             if any(outcome):
                 errors[student] = outcome
 
-    commit_all()
+    commit_all(feedback=False)
     after_first = [(autograded_files(root), gradebook_dump(course_directory(root).db_url)) for root in roots]
     for root in roots:
         grade_by_hand(course_directory(root).db_url, "alice")
-    commit_all()
+    commit_all(feedback=True)
     yield {"roots": roots, "students": [case.name for case in cases], "after_first": after_first, "errors": errors,
            "sanitized": sanitized}
 
@@ -82,10 +86,10 @@ def grade_by_hand(db_url, student):
         gradebook.db.commit()
 
 
-def autograded_files(root):
-    """Every file and folder under autograded/: relative path -> (mode, bytes with the course's path as <course>)."""
+def autograded_files(root, step="autograded"):
+    """Every file and folder under that step's folder: relative path -> (mode, bytes with the course's path as <course>)."""
     found = {}
-    top = os.path.join(root, "autograded")
+    top = os.path.join(root, step)
     for folder, subfolders, names in os.walk(top):
         for name in subfolders + names:
             path = os.path.join(folder, name)
@@ -153,6 +157,15 @@ def test_direct_commit_writes_the_files_the_converter_writes(committed_both_ways
     assert sorted(files[1]) == sorted(files[0])
     for path in files[0]:
         assert files[1][path] == files[0][path], path
+
+
+def test_one_feedback_converter_for_the_class_writes_what_one_per_student_writes(committed_both_ways):
+    pages = [autograded_files(root, "feedback") for root in committed_both_ways["roots"]]
+    assert {path.split(os.sep)[0] for path in pages[0]} == set(committed_both_ways["students"])
+    assert sum(path.endswith(".html") for path in pages[0]) == len(committed_both_ways["students"])
+    assert sorted(pages[1]) == sorted(pages[0])
+    for path in pages[0]:
+        assert pages[1][path] == pages[0][path], path
 
 
 @pytest.mark.parametrize("commit", ["first", "again, over a manual grade"])
