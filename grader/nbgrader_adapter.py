@@ -115,7 +115,7 @@ def one_engine_per_database():
 
     engines, checked = {}, set()
     create, inspect, metadata = api.create_engine, api.inspect, api.Base.metadata
-    create_all = metadata.create_all
+    create_all, patched_before = metadata.create_all, vars(metadata).get("create_all")  # (when nested)
 
     def shared_engine(db_url, **options):
         if db_url not in engines:
@@ -135,7 +135,10 @@ def one_engine_per_database():
         yield
     finally:
         api.create_engine, api.inspect = create, inspect
-        del metadata.create_all  # the class's method again
+        if patched_before is None:
+            del metadata.create_all  # the class's method again
+        else:
+            metadata.create_all = patched_before
         for engine in engines.values():
             engine.dispose()
 

@@ -40,7 +40,10 @@ class RestoreReadOnlyCells(OverwriteCells):
     checksum, taken before the hidden tests were removed, with the release's, taken after, and
     would warn about every test cell of every student (nbgrader #1961). What a student did to
     read-only cells is in the grading report, from intake. (The master cells are as fixed during a
-    batch as the hidden tests the batch judges with, which it also reads once.)
+    batch as the hidden tests the batch judges with, which it also reads once. In nbgrader 0.9.6,
+    which nbgrader_adapter checks, OverwriteCells.preprocess_cell asks its gradebook for nothing
+    but find_source_cell and find_graded_cell; tests/test_commit.py compares the two on every
+    kind of damage to every cell.)
     """
 
     _master = None  # (db_url, notebook, assignment), _MasterCells

@@ -1,23 +1,28 @@
-"""The parallel grader's direct sanitize and commit (grader/commit.py) give exactly what nbgrader's
-own Autograde converter gives: the same sanitized notebook, every file and folder of autograded/,
-byte for byte and with its mode, and every column of every gradebook row; and the feedback that
-one GenerateFeedback converter kept for the class writes is what a new one per student writes.
-Two courses receive the same submissions (a sample student of each kind, kernels that crash,
-and the intake cases); each is sanitized both ways, executed once, and committed both
-ways, first fresh and then again, with feedback, over the first commit after an instructor's
-manual grade and comment."""
+"""The parallel grader's direct sanitize and commit (grader/commit.py), and the faster
+preprocessors both ways use, give exactly what nbgrader's own Autograde converter gives: the same
+sanitized notebook, every file and folder of autograded/, byte for byte and with its mode, and
+every column of every gradebook row; the feedback that one GenerateFeedback converter kept for
+the class writes is what a new one per student writes; and RestoreReadOnlyCells restores what
+nbgrader's OverwriteCells restores. Two courses receive the same submissions (a sample student of
+each kind, kernels that crash, and the intake cases); each is sanitized both ways, executed once,
+and committed both ways, first fresh and then again, with feedback, over the first commit after
+an instructor's manual grade and comment."""
 
+import copy
 import os
 import re
 import stat
 
+import nbformat
 import pytest
 import sqlalchemy
 from nbgrader.api import Gradebook
+from nbgrader.preprocessors import OverwriteCells
 
 from conftest import SUBSET, all_cases, gradebook_rows, make_course, write_cases
 from grader import parallel, worker
 from grader.coordinator import Coordinator
+from grader.preprocessors import RestoreReadOnlyCells
 from grader.course import ASSIGNMENT, course_directory
 
 UUID = re.compile(r"[0-9a-f]{32}")
@@ -197,3 +202,34 @@ def test_comments_say_no_response_exactly_for_answers_left_as_released(committed
                 for auto in [value[0]]}
     assert len(comments) >= 8
     assert all((auto == "No response.") == (student == "adv_file_no_notebook") for (student, _), auto in comments.items())
+
+
+DAMAGES = {
+    "source edited": lambda cell: setattr(cell, "source", cell.source + "\n# edited"),
+    "type flipped": lambda cell: setattr(cell, "cell_type", "markdown" if cell.cell_type == "code" else "code"),
+    "lock flipped": lambda cell: cell.metadata.nbgrader.update(locked=not cell.metadata.nbgrader.get("locked", False)),
+    "points changed": lambda cell: cell.metadata.nbgrader.update(points=cell.metadata.nbgrader.get("points", 0) + 3),
+    "checksum forged": lambda cell: cell.metadata.nbgrader.update(checksum="0" * 32),
+    "unknown grade_id": lambda cell: cell.metadata.nbgrader.update(grade_id=cell.metadata.nbgrader["grade_id"] + "-x"),
+}
+
+
+def test_restore_read_only_cells_restores_what_nbgrader_restores(tmp_path):
+    """RestoreReadOnlyCells (master cells read once, one instance for every notebook) against
+    nbgrader's own OverwriteCells (new each time), with each kind of damage done to every cell."""
+    root = make_course(str(tmp_path / "course"))
+    release = nbformat.read(os.path.join(root, "release", ASSIGNMENT, f"{ASSIGNMENT}.ipynb"), as_version=4)
+    resources = {"nbgrader": {"notebook": ASSIGNMENT, "assignment": ASSIGNMENT,
+                              "db_url": course_directory(root).db_url, "student": "someone"}}
+    ours = RestoreReadOnlyCells()
+    for damage, apply in DAMAGES.items():
+        damaged = copy.deepcopy(release)
+        cells = [cell for cell in damaged.cells if "grade_id" in cell.metadata.get("nbgrader", {})]
+        assert len(cells) >= 10
+        for cell in cells:
+            apply(cell)
+        expected, _ = OverwriteCells()(copy.deepcopy(damaged), copy.deepcopy(resources))
+        restored, _ = ours(copy.deepcopy(damaged), copy.deepcopy(resources))
+        assert nbformat.writes(restored) == nbformat.writes(expected), damage
+        if damage == "source edited":
+            assert nbformat.writes(expected) != nbformat.writes(damaged)  # nbgrader did restore something
