@@ -3,8 +3,8 @@ sent to a worker, and the commit of its execution (autograded/ and the gradebook
 nbgrader's Autograde converter does it.
 
 Two ways, which give the same (tests/test_commit.py compares the sanitized notebooks, every file
-of autograded/, byte for byte with its mode, and every gradebook column, for every case of the test
-subset, graded and graded again):
+of autograded/, byte for byte with its mode, every gradebook column and the feedback pages, for
+every case of its subset, graded and graded again):
 
 - ``ConverterSanitize`` and ``ConverterCommit`` run nbgrader's own Autograde converter for the
   student: its sanitize step alone, and later the whole converter with ``ReplaySanitized`` and
@@ -15,6 +15,9 @@ subset, graded and graded again):
   batch, on the notebook in memory, with the converter's own steps for the submission folder and
   the gradebook (nbgrader_adapter.autograde_folder): the converter's exporter passes copy,
   validate, write and read the notebook about a dozen times, and a new converter is built per student.
+
+``Feedback`` writes a student's feedback with nbgrader's GenerateFeedback: one converter kept for
+the class (the default), or a new one per student.
 """
 
 import contextlib

@@ -69,9 +69,12 @@ class Coordinator:
                                          late.policy_fingerprint(app.config, self.assignment))
 
     def submissions(self):
-        """Student ids with a folder for this assignment in submitted/ (notebook or not), sorted."""
-        return [os.path.basename(os.path.dirname(folder))
-                for folder in nbgrader_adapter.submission_folders(self.coursedir, self.students_asked)]
+        """Student ids with a folder for this assignment in submitted/ (notebook or not), sorted, but
+        not those that CourseDirectory.student_id_exclude names (nbgrader skips them too)."""
+        excluded = set(filter(None, self.coursedir.student_id_exclude.split(",")))
+        students = [os.path.basename(os.path.dirname(folder))
+                    for folder in nbgrader_adapter.submission_folders(self.coursedir, self.students_asked)]
+        return [student for student in students if student not in excluded]
 
     def _folder(self, student, step):
         return self.coursedir.format_path(step, student, self.assignment)

@@ -41,9 +41,9 @@ def subset_cases():
     return [case for case in all_cases() if case.name in names]
 
 
-def coordinator_for(root, commit_with):
+def coordinator_for(root, commit_with, *nbgrader_args):
     """A coordinator of that course without a Dask client (its prepare and commit run here), with feedback."""
-    app = parallel.make_app(ASSIGNMENT, [f"--CourseDirectory.root={root}"])
+    app = parallel.make_app(ASSIGNMENT, [f"--CourseDirectory.root={root}", *nbgrader_args])
     app.log.setLevel("ERROR")
     return Coordinator(app, client=None, force=True, feedback=True, commit_with=commit_with)
 
@@ -233,3 +233,12 @@ def test_restore_read_only_cells_restores_what_nbgrader_restores(tmp_path):
         assert nbformat.writes(restored) == nbformat.writes(expected), damage
         if damage == "source edited":
             assert nbformat.writes(expected) != nbformat.writes(damaged)  # nbgrader did restore something
+
+
+def test_students_that_nbgrader_excludes_are_not_graded(tmp_path):
+    """CourseDirectory.student_id_exclude, which nbgrader's converters skip, leaves them out of the batch."""
+    root = make_course(str(tmp_path / "course"))
+    write_cases(root, [case for case in all_cases() if case.name in ("alice", "bilal", "hana")])
+    coordinator = coordinator_for(root, "direct", "--CourseDirectory.student_id_exclude=alice,hana")
+    assert coordinator.submissions() == ["bilal"]
+    assert coordinator_for(root, "direct").submissions() == ["alice", "bilal", "hana"]
