@@ -129,7 +129,9 @@ class Coordinator:
     def commit(self, student, meta=None, result=None):
         """Write one submission: its execution (meta, result), or without one, what nbgrader's
         converter makes of it. returns: error message or None"""
-        if result is not None and fingerprint.folder_fingerprint(meta["folder"], salt=self.bundle["digest"]) != meta["fingerprint"]:
+        changed = result is not None and (
+            fingerprint.folder_fingerprint(meta["folder"], salt=self.bundle["digest"]) != meta["fingerprint"])
+        if changed:
             intake.forget(student, self.assignment)
             return "its files changed while it was being graded; run again to grade the new version"
         try:

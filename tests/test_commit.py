@@ -242,3 +242,16 @@ def test_students_that_nbgrader_excludes_are_not_graded(tmp_path):
     coordinator = coordinator_for(root, "direct", "--CourseDirectory.student_id_exclude=alice,hana")
     assert coordinator.submissions() == ["bilal"]
     assert coordinator_for(root, "direct").submissions() == ["alice", "bilal", "hana"]
+
+
+def test_a_submission_whose_files_change_while_it_is_graded_is_not_committed(tmp_path):
+    """Its execution belongs to the files it had when it was sent: nothing is written, and the reason says to run again."""
+    root = make_course(str(tmp_path / "course"))
+    write_cases(root, [case for case in all_cases() if case.name == "alice"])
+    coordinator = coordinator_for(root, "direct")
+    meta = coordinator.prepare("alice")
+    with open(os.path.join(meta["folder"], "notes.txt"), "w") as handle:
+        handle.write("written after the submission was sent to a worker")
+    error = coordinator.commit("alice", meta, result={"notebook": "", "judge": {}})
+    assert "changed while it was being graded" in error and "run again" in error
+    assert not os.path.exists(os.path.join(root, "autograded", "alice"))
