@@ -93,11 +93,12 @@ class ConverterSanitize:
     def __init__(self, app, coursedir):
         self.app, self.coursedir = app, coursedir
 
-    def __call__(self, record: intake.Intake, notebook_name: str) -> str:
-        """The sanitized notebook of a submission that intake took in. returns: its JSON text"""
+    def __call__(self, record: intake.Intake, notebook_name: str) -> tuple[str, str]:
+        """The sanitized notebook of a submission that intake took in.
+        returns: (its JSON text, fingerprint.notebook_digest of it)"""
         output, _ = nbgrader_adapter.sanitize_only(autograde_converter(self.app, self.coursedir),
                                                    os.path.join(record.folder, notebook_name))
-        return output
+        return output, fingerprint.notebook_digest(nbformat.reads(output, as_version=4))
 
 
 class DirectSanitize:
@@ -108,12 +109,14 @@ class DirectSanitize:
         converter = autograde_converter(app, coursedir)
         self.steps = [_preprocessor(step, converter) for step in converter.sanitize_preprocessors]
 
-    def __call__(self, record: intake.Intake, notebook_name: str) -> str:
-        """As ConverterSanitize. returns: the sanitized notebook's JSON text"""
+    def __call__(self, record: intake.Intake, notebook_name: str) -> tuple[str, str]:
+        """As ConverterSanitize, the digest taken of the notebook in memory rather than read back.
+        returns: (the sanitized notebook's JSON text, its fingerprint.notebook_digest)"""
         notebook_id = os.path.splitext(notebook_name)[0]
         resources = nbgrader_adapter.notebook_resources(self.coursedir, record.student, notebook_id)
         _, nb = nbformat.validator.normalize(intake.notebook_to_grade(record))  # as nbconvert's exporter
-        return _run_and_write(self.steps, nb, resources)[0]
+        text, _ = _run_and_write(self.steps, nb, resources)
+        return text, fingerprint.notebook_digest(nb)
 
 
 class ConverterCommit:

@@ -16,8 +16,6 @@ import os
 import sys
 import time
 
-import nbformat
-
 from . import commit, fingerprint, intake, late, nbgrader_adapter, worker
 from .course import REPORT_NAME
 from .preprocessors import JudgedExecute, master_folder, trusted_sources
@@ -108,12 +106,12 @@ class Coordinator:
         if record.failed:
             return None  # the commit meets the same refusal and reports it as nbgrader would
         try:
-            output = self.sanitize(record, self.notebook_name)
+            output, notebook_digest = self.sanitize(record, self.notebook_name)
         except Exception as error:  # nbgrader's commit will meet the same problem and report it
             logging.getLogger(__name__).debug("sanitize failed for %s: %s", student, error)
             return None
         meta = {"student": student, "notebook": os.path.splitext(self.notebook_name)[0], "notebook_json": output,
-                "digest": fingerprint.notebook_digest(nbformat.reads(output, as_version=4)), "fingerprint": digest,
+                "digest": notebook_digest, "fingerprint": digest,
                 "folder": folder}
         return meta
 

@@ -205,12 +205,13 @@ def convert_for(converter, student: str) -> None:
     """
     from nbconvert.writers import FilesWriter
 
-    if getattr(converter, "_reused_for_students", False) is False:
+    try:
+        converter.writer  # made at the first call, as start() makes it
+    except TraitError:  # none yet
         converter.writer = FilesWriter(parent=converter, config=converter.config)
         converter.exporter = converter.exporter_class(parent=converter, config=converter.config)
         for preprocessor in converter.preprocessors:
             converter.exporter.register_preprocessor(preprocessor)
-        converter._reused_for_students = True
     converter.coursedir.student_id = student
     getattr(converter.exporter, "_nb_metadata", {}).clear()  # nbconvert keeps each notebook's metadata
     with contextlib.chdir(converter.coursedir.root):
