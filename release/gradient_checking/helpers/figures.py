@@ -76,7 +76,7 @@ def plot_v_curve(epsilons, differences, threshold,
             ax.set_ylim(1e-16, 1)
     ax.set_xlabel("epsilon")
     ax.set_ylabel("relative difference")
-    ax.set_title(title)
+    ax.set_title(title, y=1.0)  # placed, so that drawing does not measure every tick label to place it
     ax.grid(True, which="major", alpha=0.3)
     ax.legend()
     return figure
@@ -122,7 +122,7 @@ def plot_difference_by_parameter(differences, threshold, ax=None):
     ax.set_xticks(positions, names)
     ax.set_xlabel("parameter")
     ax.set_ylabel("relative difference")
-    ax.set_title("Relative difference by parameter")
+    ax.set_title("Relative difference by parameter", y=1.0)  # (see plot_v_curve)
     return figure
 
 
