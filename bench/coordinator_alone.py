@@ -1,18 +1,20 @@
 """The parallel grader's coordinator alone: how fast it commits, and whether its memory stays flat.
 
-    .venv/bin/python bench/coordinator_alone.py [--size 2000] [--from 100] [--out bench/results]
+    .venv/bin/python bench/coordinator_alone.py [--size 2000] [--from 100] [--coordinators K] [--out bench/results]
 
 It builds a class of --size submissions cycling through the eight sample students (each under a
-name of its own), then runs grader.coordinator.Coordinator, the real one, on a Dask scheduler and one worker started
-as processes of their own on loopback (as on a cluster, so that this process holds only the
+name of its own), then runs --coordinators processes of grader.coordinator.Coordinator, the real one, each with
+its shard of the class (as grader.parallel --coordinators does), on a Dask scheduler and one worker started
+as processes of their own on loopback (as on a cluster, so that a coordinator's process holds only the
 coordinator and the Dask client), with a task that returns a precomputed result: each distinct notebook is graded for real
 (worker.grade_on_worker, sandboxed) the first time the worker meets it and replayed from the
 worker's memory after that. So what is timed is the coordinator's own work: intake, sanitize,
-dispatch and nbgrader's commit of every submission, and its resident memory (VmRSS of this
-process) is sampled after each commit.
+dispatch and nbgrader's commit of every submission, and each coordinator's resident memory
+(VmRSS of its process) is sampled after each of its commits.
 
-It prints and writes to --out/coordinator_alone.json: commits per second between submission
---from and the last, the median seconds per commit, and the RSS at --from and at the end.
+It prints and writes to --out/coordinator_alone.json: the class's commits per second between its
+--from-th commit and its last, the median seconds between two commits, and each coordinator's
+RSS at its share of --from and at its end (the growth reported is the largest).
 """
 
 import argparse
@@ -98,53 +100,107 @@ def graded_once(notebook_json, notebook_id, bundle):
     return cache[key]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", type=int, default=2000)
-    parser.add_argument("--from", dest="start", type=int, default=100, help="measure from this commit on")
-    parser.add_argument("--out", default=os.path.join(REPO_ROOT, "bench", "results"))
-    args = parser.parse_args()
-
+def measure_shard(root, scheduler, shard, samples_path):
+    """One coordinator on its shard of the class; writes its samples (commit number, monotonic
+    time, RSS MiB) and what it spent to samples_path as JSON."""
     from distributed import Client
 
     from grader import coordinator, parallel
 
-    root = build_class(args.size)
-    print(f"built {args.size} submissions in {root}", file=sys.stderr)
     app = parallel.make_app(ASSIGNMENT, [f"--CourseDirectory.root={root}"])
     app.log.setLevel("ERROR")  # as grader.parallel does
-    samples = {}  # commit number -> (monotonic time, RSS MiB)
+    samples = []
 
     class Measured(coordinator.Coordinator):
         task = staticmethod(graded_once)
 
         def _finish(self, student, error):
             super()._finish(student, error)
-            samples[len(self.committed_at)] = (time.monotonic(), rss_mib())
+            samples.append((len(self.committed_at), time.monotonic(), rss_mib()))
 
-    with scheduler_and_worker(root) as address, Client(address, timeout=60) as client:
-        client.wait_for_workers(1, timeout=60)
-        measured = Measured(app, client, force=True, progress=coordinator.Progress(0, every=30))
+    with Client(scheduler, timeout=60) as client:
+        measured = Measured(app, client, force=True, progress=coordinator.Progress(0, every=30), shard=shard)
         measured.run(measured.submissions())
-    if measured.failed:
-        raise SystemExit(f"{len(measured.failed)} submissions failed, first: {next(iter(measured.failed.items()))}")
-    end = max(samples)
-    (start_time, start_rss), (end_time, end_rss) = samples[args.start], samples[end]
-    gaps = sorted(b - a for a, b in zip(measured.committed_at[args.start:], measured.committed_at[args.start + 1:]))
+    with open(samples_path, "w") as handle:
+        json.dump({"samples": samples, "failed": measured.failed, "busy": measured.busy}, handle)
+
+
+def run_coordinators(root, address, count, folder):
+    """count coordinator processes, one shard each, side by side. returns: their sample files' contents"""
+    processes, paths = [], []
+    for index in range(count):
+        paths.append(os.path.join(folder, f"samples-{index}.json"))
+        processes.append(subprocess.Popen([sys.executable, os.path.abspath(__file__), "--measure-shard",
+                                           f"{index}/{count}", "--root", root, "--scheduler", address,
+                                           "--samples", paths[-1]]))
+    for process in processes:
+        if process.wait() != 0:
+            raise SystemExit(f"a coordinator process ended with status {process.returncode}")
+    shards = []
+    for path in paths:
+        with open(path) as handle:
+            shards.append(json.load(handle))
+    return shards
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=2000)
+    parser.add_argument("--from", dest="start", type=int, default=100, help="measure from this commit on")
+    parser.add_argument("--coordinators", type=int, default=1, help="coordinator processes, one shard each")
+    parser.add_argument("--out", default=os.path.join(REPO_ROOT, "bench", "results"))
+    parser.add_argument("--measure-shard", help=argparse.SUPPRESS)  # I/K: be one of the coordinators
+    parser.add_argument("--root", help=argparse.SUPPRESS)
+    parser.add_argument("--scheduler", help=argparse.SUPPRESS)
+    parser.add_argument("--samples", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure_shard:
+        from grader.parallel import parse_shard
+        measure_shard(args.root, args.scheduler, parse_shard(args.measure_shard), args.samples)
+        return
+
+    root = build_class(args.size)
+    print(f"built {args.size} submissions in {root}", file=sys.stderr)
+    with scheduler_and_worker(root) as address:
+        wait_for_worker(address)
+        shards = run_coordinators(root, address, args.coordinators, root)
+    failed = {student: error for shard in shards for student, error in shard["failed"].items()}
+    if failed:
+        raise SystemExit(f"{len(failed)} submissions failed, first: {next(iter(failed.items()))}")
+    moments = sorted(moment for shard in shards for _, moment, _ in shard["samples"])
+    measured = moments[args.start - 1:]
+    gaps = sorted(b - a for a, b in zip(measured, measured[1:]))
+    growth = []  # each coordinator: (RSS at its share of --from, RSS at its end)
+    for shard in shards:
+        start = max(1, round(args.start * len(shard["samples"]) / args.size))
+        growth.append((shard["samples"][start - 1][2], shard["samples"][-1][2]))
+    busy = {}
+    for shard in shards:
+        for step, value in shard["busy"].items():
+            busy[step] = busy.get(step, 0.0) + value
+    first = shards[0]["samples"]
     result = {
-        "submissions": args.size, "measured_from": args.start,
-        "commits_per_second": round((end - args.start) / (end_time - start_time), 2),
-        "median_seconds_per_commit": round(gaps[len(gaps) // 2], 4),
-        "busy_seconds": {step: round(value, 1) for step, value in measured.busy.items()},
-        "rss_mib_at_start": round(start_rss, 1), "rss_mib_at_end": round(end_rss, 1),
-        "rss_growth_mib": round(end_rss - start_rss, 1),
-        "rss_mib_every_100": {n: round(rss, 1) for n, (_, rss) in sorted(samples.items()) if n % 100 == 0},
+        "submissions": args.size, "coordinators": args.coordinators, "measured_from": args.start,
+        "commits_per_second": round((len(measured) - 1) / (measured[-1] - measured[0]), 2),
+        "median_seconds_between_commits": round(gaps[len(gaps) // 2], 4),
+        "busy_seconds": {step: round(value, 1) for step, value in busy.items()},
+        "rss_mib_at_start": [round(start, 1) for start, _ in growth],
+        "rss_mib_at_end": [round(end, 1) for _, end in growth],
+        "rss_growth_mib": round(max(end - start for start, end in growth), 1),
+        "rss_mib_every_100_of_the_first": {n: round(rss, 1) for n, _, rss in first if n % 100 == 0},
     }
     print(json.dumps(result, indent=1))
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "coordinator_alone.json"), "w") as handle:
         json.dump(result, handle, indent=1)
     shutil.rmtree(root, ignore_errors=True)
+
+
+def wait_for_worker(address):
+    from distributed import Client
+
+    with Client(address, timeout=60) as client:
+        client.wait_for_workers(1, timeout=60)
 
 
 if __name__ == "__main__":

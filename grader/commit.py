@@ -21,6 +21,7 @@ the class (the default), or a new one per student.
 """
 
 import contextlib
+import json
 import os
 
 import nbformat
@@ -62,7 +63,7 @@ class ReplayExecution(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         if fingerprint.notebook_digest(nb) != self.digest:
             raise RuntimeError(f"{resources['nbgrader']['student']}: the notebook changed between dispatch and commit")
-        nb.cells = nbformat.reads(self.result["notebook"], as_version=4).cells
+        nb.cells = _read_checked_later(self.result["notebook"]).cells
         resources["judge"] = {**self.result["judge"], "fingerprint": self.submission_fingerprint}
         return nb, resources
 
@@ -111,12 +112,13 @@ class DirectSanitize:
 
     def __call__(self, record: intake.Intake, notebook_name: str) -> tuple[str, str]:
         """As ConverterSanitize, the digest taken of the notebook in memory rather than read back.
-        returns: (the sanitized notebook's JSON text, its fingerprint.notebook_digest)"""
+        returns: (the sanitized notebook as compact JSON, which only the worker and the commit
+                 read, its fingerprint.notebook_digest)"""
         notebook_id = os.path.splitext(notebook_name)[0]
         resources = nbgrader_adapter.notebook_resources(self.coursedir, record.student, notebook_id)
         _, nb = nbformat.validator.normalize(intake.notebook_to_grade(record))  # as nbconvert's exporter
-        text, _ = _run_and_write(self.steps, nb, resources)
-        return text, fingerprint.notebook_digest(nb)
+        nb, _ = _run_steps(self.steps, nb, resources)
+        return json.dumps(nb), fingerprint.notebook_digest(nb)
 
 
 class ConverterCommit:
@@ -161,12 +163,12 @@ class DirectCommit:
               nbgrader_adapter.autograde_folder(self.converter, student, notebook_id) as (dest, resources)):
             replay = ReplayExecution(result, meta["digest"], meta["fingerprint"])
             steps = [step or replay for step in self.steps]
-            text, resources = _run_and_write(steps, nbformat.reads(meta["notebook_json"], as_version=4), resources)
+            nb, resources = _run_steps(steps, _read_checked_later(meta["notebook_json"]), resources)
             for name, data in resources.get("outputs", {}).items():
                 with open(os.path.join(dest, name), "wb") as handle:
                     handle.write(data)
             with open(os.path.join(dest, notebook_id + ".ipynb"), "w", encoding="utf-8") as handle:
-                handle.write(text)
+                handle.write(_file_text(nb))
 
 
 class Feedback:
@@ -196,14 +198,28 @@ class Feedback:
             self._converter().start()
 
 
-def _run_and_write(steps, nb, resources):
-    """Preprocess and write a notebook as nbconvert's NotebookExporter does, without its copies.
-    returns: (the notebook's JSON text, the resources)"""
+def _run_steps(steps, nb, resources):
+    """Preprocess a notebook as nbconvert's NotebookExporter does, without its copies: each step,
+    then nbformat's check of the notebook (which raises). returns: (the notebook, the resources)"""
+    if not steps:
+        raise ValueError("no preprocessors to run")
     for step in steps:
         nb, resources = step(nb, resources)
         nbformat.validate(nb, relax_add_props=True)  # as the exporter, after each step
-    text = nbformat.writes(nb, version=4)
-    return (text if text.endswith("\n") else text + "\n"), resources
+    return nb, resources
+
+
+def _file_text(nb):
+    """A checked notebook as nbconvert's NotebookExporter writes its file: nbformat.writes(nb, 4)
+    (without checking it again) and a final newline."""
+    text = nbformat.v4.writes_json(nb)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _read_checked_later(text):
+    """A notebook from nbformat 4 JSON that this grader wrote (compact or not), as nbformat.reads(text, 4)
+    reads it but without its check, which only logs: the preprocessor steps it goes through check it and raise."""
+    return nbformat.reader.reads(text)
 
 
 def _preprocessor(name_or_class, parent):

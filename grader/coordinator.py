@@ -6,7 +6,8 @@ worker (worker.grade_on_worker), then the commit (commit.py): autograded/, the g
 the gradebook rows as nbgrader's Autograde converter writes them, and with feedback, nbgrader's
 GenerateFeedback for that student. A task lost with a worker is run again once; a submission is
 committed once; at most IN_FLIGHT_PER_WORKER tasks per worker are in flight, so memory does not
-grow with the class.
+grow with the class. Several coordinators can share one cluster and one gradebook, each grading
+one shard of the class (``in_shard``): parallel.py --coordinators.
 """
 
 import glob
@@ -15,6 +16,7 @@ import logging
 import os
 import sys
 import time
+import zlib
 
 from . import commit, fingerprint, intake, late, nbgrader_adapter, worker
 from .course import REPORT_NAME
@@ -26,17 +28,25 @@ COMMITS = {"direct": (commit.DirectSanitize, commit.DirectCommit),
            "nbgrader": (commit.ConverterSanitize, commit.ConverterCommit)}
 
 
+def in_shard(student: str, shard: tuple[int, int]) -> bool:
+    """Whether a student is in shard (index, count) of a class: a split by the student's id alone
+    (crc32), so every coordinator process makes the same one."""
+    index, count = shard
+    return zlib.crc32(student.encode("utf-8")) % count == index
+
+
 class Coordinator:
     """Dispatches a class to a Dask client and commits each result (commit.py).
 
     commit_with -- "direct" (commit.DirectSanitize and DirectCommit, and one feedback converter
                    for the class) or "nbgrader" (nbgrader's own converters, new for each student)
+    shard -- (index, count): grade only the students in_shard of it (default: the whole class)
     """
 
     task = staticmethod(worker.grade_on_worker)  # what a worker runs for each submission
 
-    def __init__(self, app, client, force=False, feedback=False, progress=None, commit_with="direct"):
-        self.app, self.client, self.force, self.feedback = app, client, force, feedback
+    def __init__(self, app, client, force=False, feedback=False, progress=None, commit_with="direct", shard=(0, 1)):
+        self.app, self.client, self.force, self.feedback, self.shard = app, client, force, feedback, shard
         self.coursedir = app.coursedir
         self.students_asked = self.coursedir.student_id  # --student; each commit sets the coursedir's to its own
         self.assignment = self.coursedir.assignment_id
@@ -66,13 +76,14 @@ class Coordinator:
         return fingerprint.master_bundle(master, release, sources, self.settings,
                                          late.policy_fingerprint(app.config, self.assignment))
 
-    def submissions(self):
-        """Student ids with a folder for this assignment in submitted/ (notebook or not), sorted, but
-        not those that CourseDirectory.student_id_exclude names (nbgrader skips them too)."""
+    def submissions(self, shard=None):
+        """Student ids of this coordinator's shard (or of that shard) with a folder for this assignment in submitted/
+        (notebook or not), sorted, but not those that CourseDirectory.student_id_exclude names
+        (nbgrader skips them too)."""
         excluded = set(filter(None, self.coursedir.student_id_exclude.split(",")))
         students = [os.path.basename(os.path.dirname(folder))
                     for folder in nbgrader_adapter.submission_folders(self.coursedir, self.students_asked)]
-        return [student for student in students if student not in excluded]
+        return [student for student in students if student not in excluded and in_shard(student, shard or self.shard)]
 
     def _folder(self, student, step):
         return self.coursedir.format_path(step, student, self.assignment)

@@ -70,7 +70,7 @@ class Intake:
     notes: list = field(default_factory=list)
     refused: list = field(default_factory=list)
     failed: bool = False
-    graded: str | None = None  # the laid-out notebook, as JSON, once made
+    graded: str | None = None  # the laid-out notebook, as compact JSON, once made
 
 
 _RECORDS = {}  # (student, assignment) -> Intake, read by the preprocessors in the same process
@@ -348,8 +348,8 @@ def graded_notebook(record: Intake, release: nbformat.NotebookNode) -> nbformat.
         cells, notes = read_cells(record.notebook) if record.notebook else ([], [])
         notebook, layout_notes = layout.lay_onto(release, cells or [])
         record.notes += notes + (layout_notes if cells else [])
-        record.graded = nbformat.writes(notebook)
-    return nbformat.reads(record.graded, as_version=4)
+        record.graded = json.dumps(notebook)  # compact and unchecked: every step after intake checks the notebook
+    return nbformat.v4.to_notebook_json(json.loads(record.graded))  # as nbformat.reads makes it
 
 
 def notebook_to_grade(record: Intake) -> nbformat.NotebookNode:

@@ -102,24 +102,30 @@ def sanitize_only(converter, path: str) -> tuple[str, dict]:
 @contextlib.contextmanager
 def one_engine_per_database():
     """While active, every nbgrader Gradebook opened in this process shares one SQLAlchemy engine
-    per database URL, and checks the database's tables once per engine.
+    per database URL, which keeps its connections, and checks the database's tables and its
+    course's row once per engine.
 
     nbgrader opens a new Gradebook, and so a new engine, about ten times for every submission it
-    commits; each new engine starts with an empty cache of compiled SQL, and each Gradebook asks
-    the database for its table names and then for each table it might have to create. The parallel
-    grader's coordinator commits every submission of a class in one process, so it keeps the
-    engines and their checked tables: ``Gradebook.close`` still returns the engine's connections
-    (``dispose``), and the engines are disposed of on exit.
+    commits; each new engine starts with an empty cache of compiled SQL and opens a new connection
+    (SQLite then reads the whole schema again), and each Gradebook asks the database for its table
+    names, then for each table it might have to create, then for its course's row, which it adds
+    if missing (``check_course``, with a commit). The parallel grader's coordinator commits every
+    submission of a class in one process, so it keeps the engines, their pooled connections
+    (``Gradebook.close`` still ends its session, which returns its connection to the pool, but
+    does not ``dispose`` of the pool) and what they checked; nbgrader never removes a course's
+    row. The engines are disposed of on exit.
     """
     from nbgrader import api
 
-    engines, checked = {}, set()
+    engines, checked, courses = {}, set(), set()
     create, inspect, metadata = api.create_engine, api.inspect, api.Base.metadata
     create_all, patched_before = metadata.create_all, vars(metadata).get("create_all")  # (when nested)
+    check_course = api.Gradebook.check_course
 
     def shared_engine(db_url, **options):
         if db_url not in engines:
             engines[db_url] = create(db_url, **options)
+            engines[db_url].dispose = _keep_connections
         return engines[db_url]
 
     def inspect_unless_checked(subject):  # Gradebook asks whether the database has tables yet
@@ -130,17 +136,28 @@ def one_engine_per_database():
             create_all(bind=bind, **options)
             checked.add(bind)
 
+    def check_course_once(gradebook, course_id="default_course", **options):  # only Gradebook.__init__ calls it
+        if options or (gradebook.engine, course_id) not in courses:
+            check_course(gradebook, course_id, **options)
+            courses.add((gradebook.engine, course_id))  # (nbgrader never removes a course's row)
+
     api.create_engine, api.inspect, metadata.create_all = shared_engine, inspect_unless_checked, create_all_once
+    api.Gradebook.check_course = check_course_once
     try:
         yield
     finally:
-        api.create_engine, api.inspect = create, inspect
+        api.create_engine, api.inspect, api.Gradebook.check_course = create, inspect, check_course
         if patched_before is None:
             del metadata.create_all  # the class's method again
         else:
             metadata.create_all = patched_before
         for engine in engines.values():
+            del engine.dispose  # the class's method again
             engine.dispose()
+
+
+def _keep_connections(close=True):
+    """Instead of Engine.dispose while one_engine_per_database is active: the pool keeps its connections."""
 
 
 class _HasTables:

@@ -6,6 +6,7 @@ files, the hidden tests' source and the limits reach it once, as the coordinator
 """
 
 import io
+import json
 import os
 import resource
 import tarfile
@@ -44,7 +45,7 @@ def _extract_plain_files(archive, folder):
 def grade_on_worker(notebook_json: str, notebook_id: str, bundle: dict) -> dict:
     """A Dask task: execute and judge one sanitized notebook.
 
-    returns: dict with notebook (the executed notebook, JSON text), judge (execution.run_submission's
+    returns: dict with notebook (the executed notebook, compact JSON text), judge (execution.run_submission's
              record) and worker (host and pid, for the log)
     """
     settings = bundle["settings"]
@@ -53,7 +54,7 @@ def grade_on_worker(notebook_json: str, notebook_id: str, bundle: dict) -> dict:
     pool = execution.kernel_pool(_unpack_master(bundle), settings)
     nb = nbformat.reads(notebook_json, as_version=4)
     judge = execution.run_submission(nb, bundle["sources"][notebook_id], pool)
-    return {"notebook": nbformat.writes(nb), "judge": judge, "worker": f"{os.uname().nodename}:{os.getpid()}"}
+    return {"notebook": json.dumps(nb), "judge": judge, "worker": f"{os.uname().nodename}:{os.getpid()}"}
 
 
 def worker_cpu_seconds() -> float:

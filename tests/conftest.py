@@ -223,7 +223,7 @@ def trap_server():
 @pytest.fixture(scope="session")
 def graded_course(tmp_path_factory):
     """The sample class, the corpus and the adversarial cases, graded together in one fresh course by
-    grader.parallel on two workers, with their feedback and grades.csv. (test_parallel.py grades a
+    grader.parallel on two workers and two coordinators (one shard each), with their feedback and grades.csv. (test_parallel.py grades a
     representative subset both ways, plain `nbgrader autograde` and grader.parallel, and finds the
     same, cell by cell.)
 
@@ -244,7 +244,7 @@ def graded_course(tmp_path_factory):
         write_cases(root, cases, {"TRAP_PORT": str(port), "CANARY_PATH": canary, "SLOW_SECONDS": "4"})
         before = snapshot(root, files=[config])
         sources_before = gradebook_sources(course_directory(root))
-        _, summary = run_parallel(root, "--workers=2", "--feedback")
+        _, summary = run_parallel(root, "--workers=2", "--coordinators=2", "--feedback")
     after = snapshot(root, files=[config])
     with open(canary) as handle:
         canary_text = handle.read()

@@ -11,14 +11,19 @@ import signal
 import subprocess
 import time
 
+import argparse
+import sys
+
 import nbformat
 import psutil
 import pytest
+from hypothesis import given, strategies
 
 from conftest import (BIN, finished_summary, free_port, gradebook_rows, make_course,
                       run_parallel, write_cases)
 from grader.course import ASSIGNMENT, course_directory
-from grader.coordinator import Progress
+from grader.coordinator import Progress, in_shard
+from grader.parallel import Shard, merged, parse_args, parse_shard
 from grader.sandbox import SANDBOX_UIDS
 from tools import submissions
 
@@ -74,6 +79,41 @@ def test_parallel_grades_equal_serial_grades_cell_by_cell(serial_subset, graded_
     students = serial_subset["students"]
     assert set(students) <= set(graded_course["submissions"])
     assert_same_as_serial(serial_subset, graded_course["root"], students)
+
+
+@BATCH
+def test_the_batch_was_graded_by_two_coordinators_one_shard_each(graded_course):
+    summary, names = graded_course["summary"], list(graded_course["submissions"])
+    assert summary["coordinators"] == 2
+    assert summary["graded"] == summary["submissions"] == len(names) and not summary["failed"]
+    assert {in_shard(name, (1, 2)) for name in names} == {True, False}  # both had students
+
+
+@given(strategies.lists(strategies.text(min_size=1), unique=True), strategies.integers(1, 7))
+def test_every_student_is_in_exactly_one_shard(students, count):
+    for student in students:
+        assert sum(in_shard(student, (index, count)) for index in range(count)) == 1
+
+
+@pytest.mark.parametrize("text", ["2/2", "-1/2", "1", "a/b", "0/0", "1/2/3"])
+def test_a_shard_that_does_not_exist_is_refused(text):
+    with pytest.raises(argparse.ArgumentTypeError):
+        parse_shard(text)
+    assert parse_shard("1/3") == (1, 3)
+
+
+def test_a_coordinator_process_that_ends_without_a_summary_fails_its_shard_only(capsys):
+    args, nbgrader_args = parse_args([ASSIGNMENT, "--coordinators=3", "--scheduler=tcp://127.0.0.1:1"])
+    shard = Shard(args, nbgrader_args, "tcp://127.0.0.1:1", 2, ["s1", "s2"])
+    shard.command = [sys.executable, "-c", "import sys; print('working', file=sys.stderr); sys.exit(3)"]
+    shard.start()
+    lost = shard.wait()
+    assert "[shard 2/3] working" in capsys.readouterr().err
+    mine = {"submissions": 1, "graded": 1, "unchanged": 0, "executions": 1, "failed": {}, "committed_at": [1.0],
+            "coordinator_peak_mib": 100.0, "coordinator_cpu_seconds": 2.0, "coordinator_busy_seconds": {"commit": 1.0}}
+    summary = merged([mine, lost], 5.0, None)
+    assert summary["submissions"] == 3 and summary["graded"] == 1 and summary["coordinators"] == 2
+    assert set(summary["failed"]) == {"s1", "s2"} and "ended with status 3" in summary["failed"]["s1"]
 
 
 @pytest.mark.slow  # it grades
