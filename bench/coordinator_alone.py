@@ -45,6 +45,21 @@ def rss_mib():
     raise RuntimeError("no VmRSS in /proc/self/status")
 
 
+def cpu_seconds(pid):
+    """CPU seconds a process has used so far (user and system, from /proc)."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid):
+    """CPU seconds a process and its living descendants (a dask worker's nanny and its worker) have used."""
+    import psutil
+
+    process = psutil.Process(pid)
+    return sum(sum(each.cpu_times()[:2]) for each in [process, *process.children(recursive=True)])
+
+
 def build_class(size):
     """A course root with source/, release/ and `size` submissions of the sample class. returns: path"""
     from tools import submissions
@@ -63,7 +78,8 @@ def build_class(size):
 
 @contextlib.contextmanager
 def scheduler_and_worker(folder):
-    """`dask scheduler` and one single-threaded `dask worker` on loopback. yields: the scheduler's address"""
+    """`dask scheduler` and one single-threaded `dask worker` on loopback.
+    yields: (the scheduler's address, a function that returns the CPU seconds both have used so far)"""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -76,7 +92,7 @@ def scheduler_and_worker(folder):
                                        "--no-dashboard", "--host", "127.0.0.1", "--local-directory", folder],
                                       env=env, stdout=log, stderr=log))
     try:
-        yield address
+        yield address, lambda: sum(tree_cpu_seconds(process.pid) for process in processes)
     finally:
         for process in processes:
             process.terminate()
@@ -122,7 +138,8 @@ def measure_shard(root, scheduler, shard, samples_path):
         measured = Measured(app, client, force=True, progress=coordinator.Progress(0, every=30), shard=shard)
         measured.run(measured.submissions())
     with open(samples_path, "w") as handle:
-        json.dump({"samples": samples, "failed": measured.failed, "busy": measured.busy}, handle)
+        json.dump({"samples": samples, "failed": measured.failed, "busy": measured.busy,
+                   "cpu": cpu_seconds(os.getpid())}, handle)
 
 
 def run_coordinators(root, address, count, folder):
@@ -161,9 +178,11 @@ def main():
 
     root = build_class(args.size)
     print(f"built {args.size} submissions in {root}", file=sys.stderr)
-    with scheduler_and_worker(root) as address:
+    with scheduler_and_worker(root) as (address, cluster_cpu):
         wait_for_worker(address)
+        cpu_before = cluster_cpu()
         shards = run_coordinators(root, address, args.coordinators, root)
+        cluster_cpu_per_commit = (cluster_cpu() - cpu_before) / args.size
     failed = {student: error for shard in shards for student, error in shard["failed"].items()}
     if failed:
         raise SystemExit(f"{len(failed)} submissions failed, first: {next(iter(failed.items()))}")
@@ -184,6 +203,8 @@ def main():
         "commits_per_second": round((len(measured) - 1) / (measured[-1] - measured[0]), 2),
         "median_seconds_between_commits": round(gaps[len(gaps) // 2], 4),
         "busy_seconds": {step: round(value, 1) for step, value in busy.items()},
+        "coordinator_cpu_seconds_per_commit": round(sum(shard["cpu"] for shard in shards) / args.size, 4),
+        "scheduler_and_worker_cpu_seconds_per_commit": round(cluster_cpu_per_commit, 4),
         "rss_mib_at_start": [round(start, 1) for start, _ in growth],
         "rss_mib_at_end": [round(end, 1) for _, end in growth],
         "rss_growth_mib": round(max(end - start for start, end in growth), 1),
