@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     app.log.setLevel(logging.ERROR)  # per-submission notes go to the grading reports instead
     started = time.perf_counter()
     client = make_client(args.scheduler, args.workers)
+    others = []
     try:
         shard = (0, args.coordinators) if args.coordinators > 1 else args.shard
         coordinator = Coordinator(app, client, force=args.force, feedback=args.feedback, progress=Progress(0),
@@ -134,16 +135,20 @@ def main(argv: list[str] | None = None) -> int:
         summaries = [other.wait() for other in others]
         workers_cpu = sum(client.run(worker_cpu_seconds).values()) if args.shard == (0, 1) else None
     finally:
+        for other in others:
+            other.stop()  # (ended already, unless this one failed)
         cluster = client.cluster
         client.close()
         if cluster is not None and not args.scheduler:
             cluster.close()
     summary = merged([shard_summary(coordinator, students), *summaries], time.perf_counter() - started, workers_cpu)
-    if args.shard != (0, 1):  # for the coordinator that started this one: its commit times too
+    sharded = args.shard != (0, 1)  # then the coordinator that started this one reads the summary
+    if sharded:
         summary["committed_at"] = [round(moment, 4) for moment in coordinator.committed_at]
     print(json.dumps(summary), file=sys.stderr)
-    for student, error in summary["failed"].items():
-        print(f"NOT GRADED {student}: {error}", file=sys.stderr)
+    if not sharded:  # (that one lists what its shards could not grade)
+        for student, error in summary["failed"].items():
+            print(f"NOT GRADED {student}: {error}", file=sys.stderr)
     return 1 if summary["failed"] else 0
 
 
@@ -202,6 +207,12 @@ class Shard:
             self.lines.append(line)
             if not line.startswith('{"submissions"'):
                 sys.stderr.write(f"[shard {self.index}/{self.count}] {line}")
+
+    def stop(self):
+        """End it if it still runs (when this coordinator failed)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait()
 
     def wait(self):
         """Its summary, once it has ended; one that ended without one fails its whole shard."""
