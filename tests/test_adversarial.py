@@ -143,8 +143,13 @@ def test_reports_say_where_the_time_went(graded_course):
     timings = report["timings"]
     assert set(timings) == {"prepare", "kernel_start", "student_cells", "judging"}
     assert all(timings[step] > 0 for step in ("prepare", "student_cells", "judging")), timings
-    assert 0 <= timings["kernel_start"] < 0.3, f"alice waited for her kernel, which was not started ahead: {timings}"
     assert sum(timings.values()) <= report["seconds"]
+    # Kernels are started ahead of need: a submission rarely waits for its own. (One may, when the
+    # submission before it on its worker ended at once, a crash say, before the next kernel was up.)
+    waits = sorted(report_of(graded_course["root"], case.name)["timings"]["kernel_start"]
+                   for case in submissions.read_directory(submissions.SAMPLE_CLASS_DIR))
+    # (measured: a median of 0.001 s; 0.21 s when the pool starts a kernel only once one is asked for)
+    assert waits[0] >= 0 and waits[len(waits) // 2] < 0.1, f"the sample class waited for its kernels: {waits}"
 
 
 def test_the_report_students_receive_has_no_timings_or_fingerprints(graded_course):
