@@ -13,8 +13,9 @@ dispatch and nbgrader's commit of every submission, and each coordinator's resid
 (VmRSS of its process) is sampled after each of its commits.
 
 It prints and writes to --out/coordinator_alone.json: the class's commits per second between its
---from-th commit and its last, the median seconds between two commits, and each coordinator's
-RSS at its share of --from and at its end (the growth reported is the largest).
+--from-th commit and its last, the median seconds between two commits, the CPU seconds per
+commit of the coordinator processes (their start included) and of the scheduler and worker, and
+each coordinator's RSS at its share of --from and at its end (the growth reported is the largest).
 """
 
 import argparse

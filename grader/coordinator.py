@@ -77,9 +77,9 @@ class Coordinator:
                                          late.policy_fingerprint(app.config, self.assignment))
 
     def submissions(self, shard=None):
-        """Student ids of this coordinator's shard (or of that shard) with a folder for this assignment in submitted/
-        (notebook or not), sorted, but not those that CourseDirectory.student_id_exclude names
-        (nbgrader skips them too)."""
+        """Student ids with a folder for this assignment in submitted/ (notebook or not), sorted, in
+        this coordinator's shard (or in that shard), but not those that
+        CourseDirectory.student_id_exclude names (nbgrader skips them too)."""
         excluded = set(filter(None, self.coursedir.student_id_exclude.split(",")))
         students = [os.path.basename(os.path.dirname(folder))
                     for folder in nbgrader_adapter.submission_folders(self.coursedir, self.students_asked)]
