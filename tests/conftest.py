@@ -223,9 +223,9 @@ def trap_server():
 @pytest.fixture(scope="session")
 def graded_course(tmp_path_factory):
     """The sample class, the corpus and the adversarial cases, graded together in one fresh course by
-    grader.parallel on two workers and two coordinators (one shard each), with their feedback and grades.csv. (test_parallel.py grades a
-    representative subset both ways, plain `nbgrader autograde` and grader.parallel, and finds the
-    same, cell by cell.)
+    grader.parallel on two workers and two coordinators (one shard each), with their feedback and
+    grades.csv. (test_parallel.py grades a representative subset both ways, plain `nbgrader
+    autograde` and grader.parallel, and finds the same, cell by cell.)
 
     returns: dict with "root", "submissions" (name -> Submission), "scores" (name -> exercise ->
              (score, max_score)) and "penalties" (name -> late penalty) read from the gradebook,
