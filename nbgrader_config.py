@@ -51,6 +51,7 @@ c.JudgedExecute.test_budget = 60        # seconds all calls from the hidden test
 # whatever its encoding, damage or structure, and lays its cells onto the release's skeleton.
 # Folders without a notebook are graded too, as blank.
 c.Autograde.pre_convert_hook = intake.prepare_submission
+c.Autograde.post_convert_hook = intake.finish_submission  # then forget it: memory does not grow with the class
 c.Autograde.exporter_class = "grader.intake.IntakeExporter"
 # Before each batch: refuse at once if no sandbox can be made, and grade every submission folder,
 # even one without a notebook, which nbgrader itself would skip.

@@ -417,6 +417,18 @@ def prepare_submission(assignment: str, student: str, notebooks: list[str]) -> N
     take_in(os.path.dirname(notebooks[0]), os.path.basename(notebooks[0]))
 
 
+def finish_submission(assignment: str, student: str, notebooks: list[str]) -> None:
+    """nbgrader's post-convert hook: ``forget`` a submission once nbgrader has written it (its
+    grading report took intake's notes before), so that a long ``nbgrader autograde``, or a Jupyter
+    server whose formgrader autogrades again and again, does not keep every student's laid-out notebook.
+
+    As for the pre-convert hook, the submission is the folder of the one notebook path: nbgrader
+    passes its --student and --assignment patterns ("*") as student and assignment.
+    """
+    folder = os.path.dirname(notebooks[0])
+    forget(os.path.basename(os.path.dirname(folder)), os.path.basename(folder))
+
+
 class IntakeExporter(NotebookExporter):
     """nbgrader's notebook exporter for autograde, reading submissions through intake.
 

@@ -8,10 +8,11 @@ import stat
 
 import nbformat
 import pytest
+from traitlets.config.loader import PyFileConfigLoader
 
 from conftest import REPO_ROOT
 from grader import intake
-from grader.course import NOTEBOOK, notebook_path
+from grader.course import NOTEBOOK, course_directory, notebook_path
 
 RELEASE = nbformat.read(notebook_path(REPO_ROOT, "release"), as_version=4)
 
@@ -171,3 +172,18 @@ def test_messages_lose_their_control_characters():
     assert one_line("x\ny\tz") == "x y z"
     assert printable("word " * 100, 40).endswith("…") and len(printable("word " * 100, 40)) <= 41
     assert not printable("word " * 100, 40)[:-1].endswith(" wor")
+
+
+def test_each_submission_is_forgotten_once_nbgrader_has_written_it(course):
+    """Intake's record (with the laid-out notebook) lives from nbgrader's pre-convert hook to its
+    post-convert hook, not to the end of the process."""
+    config = PyFileConfigLoader("nbgrader_config.py", path=REPO_ROOT).load_config()
+    assert config.Autograde.post_convert_hook is intake.finish_submission
+    assert config.Autograde.pre_convert_hook is intake.prepare_submission
+    intake.load_release(course_directory(REPO_ROOT), "gradient_checking")  # as before every batch
+    notebook = str(course["folder"] / NOTEBOOK)
+    intake.prepare_submission(assignment="*", student="*", notebooks=[notebook])  # nbgrader passes its patterns
+    record = intake._RECORDS[("mallory", "gradient_checking")]
+    assert not record.failed and intake.notebook_to_grade(record).cells and record.graded
+    intake.finish_submission(assignment="*", student="*", notebooks=[notebook])
+    assert ("mallory", "gradient_checking") not in intake._RECORDS
