@@ -81,7 +81,7 @@ class Coordinator:
         this coordinator's shard (or in that shard), but not those that
         CourseDirectory.student_id_exclude names (nbgrader skips them too)."""
         excluded = set(filter(None, self.coursedir.student_id_exclude.split(",")))
-        students = [os.path.basename(os.path.dirname(folder))
+        students = [intake.submission_of(folder)[0]
                     for folder in nbgrader_adapter.submission_folders(self.coursedir, self.students_asked)]
         return [student for student in students if student not in excluded and in_shard(student, shard or self.shard)]
 

@@ -390,13 +390,18 @@ def _release(assignment):
         return _RELEASES[assignment][2:]
 
 
+def submission_of(folder: str) -> tuple[str, str]:
+    """(student, assignment) of a submission folder, <submitted>/<student>/<assignment>."""
+    return os.path.basename(os.path.dirname(folder)), os.path.basename(folder)
+
+
 def take_in(folder: str, expected_name: str | None = None) -> Intake:
     """Vet one submission folder and choose its notebook; remember the result for grading.
 
     folder -- <submitted>/<student>/<assignment>
     returns: the Intake record
     """
-    student, assignment = os.path.basename(os.path.dirname(folder)), os.path.basename(folder)
+    student, assignment = submission_of(folder)
     try:
         name, release = _release(assignment)
         record = vet_folder(folder, student, assignment)
@@ -425,8 +430,7 @@ def finish_submission(assignment: str, student: str, notebooks: list[str]) -> No
     As for the pre-convert hook, the submission is the folder of the one notebook path: nbgrader
     passes its --student and --assignment patterns ("*") as student and assignment.
     """
-    folder = os.path.dirname(notebooks[0])
-    forget(os.path.basename(os.path.dirname(folder)), os.path.basename(folder))
+    forget(*submission_of(os.path.dirname(notebooks[0])))
 
 
 class IntakeExporter(NotebookExporter):
@@ -441,7 +445,7 @@ class IntakeExporter(NotebookExporter):
         if not nbgrader_adapter.sanitizing(self.parent):
             return super().from_filename(filename, resources=resources, **kw)
         folder = os.path.dirname(os.path.abspath(filename))
-        key = (os.path.basename(os.path.dirname(folder)), os.path.basename(folder))
+        key = submission_of(folder)
         with _LOCK:
             record = _RECORDS.get(key)
         if record is None or record.failed:

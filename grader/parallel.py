@@ -115,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     app = make_app(args.assignment, nbgrader_args)
     app.log.setLevel(logging.ERROR)  # per-submission notes go to the grading reports instead
     started = time.perf_counter()
+    sharded = args.shard != (0, 1)  # one of the processes that --coordinators starts
     client = make_client(args.scheduler, args.workers)
     others = []
     try:
@@ -133,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             other.start()
         coordinator.run(students)
         summaries = [other.wait() for other in others]
-        workers_cpu = sum(client.run(worker_cpu_seconds).values()) if args.shard == (0, 1) else None
+        workers_cpu = None if sharded else sum(client.run(worker_cpu_seconds).values())  # (its starter counts them)
     finally:
         for other in others:
             other.stop()  # (ended already, unless this one failed)
@@ -142,8 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         if cluster is not None and not args.scheduler:
             cluster.close()
     summary = merged([shard_summary(coordinator, students), *summaries], time.perf_counter() - started, workers_cpu)
-    sharded = args.shard != (0, 1)  # then the coordinator that started this one reads the summary
-    if sharded:
+    if sharded:  # the coordinator that started this one reads the summary
         summary["committed_at"] = [round(moment, 4) for moment in coordinator.committed_at]
     print(json.dumps(summary), file=sys.stderr)
     if not sharded:  # (that one lists what its shards could not grade)
