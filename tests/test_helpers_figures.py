@@ -2,6 +2,7 @@
 values, and the breakdown table tells a disagreement from a parameter that has no gradient."""
 
 import filecmp
+import io
 import os
 
 import matplotlib
@@ -87,6 +88,36 @@ def test_plots_draw_on_given_axes():
     assert figures.plot_v_curve([1e-3], [1e-8], 1e-7, ax=axes[0]) is figure
     assert figures.plot_difference_by_parameter({"W1": 1e-8}, 1e-7, ax=axes[1]) is figure
     assert axes[0].lines and axes[1].patches
+
+
+def test_a_new_plot_is_drawn_once_when_shown_and_looks_the_same(monkeypatch):
+    """pyplot's redraw of stale figures after a cell (what Jupyter's inline backend runs before it
+    shows them) skips a new plot, so showing it is its one drawing; the PNG is byte for byte what a
+    plot drawn first and shown after gives. A plot on the caller's axes is left stale, theirs to draw."""
+    from matplotlib._pylab_helpers import Gcf
+
+    draws = []
+    original = Figure.draw
+    monkeypatch.setattr(Figure, "draw", lambda figure, renderer: draws.append(figure) or original(figure, renderer))
+
+    def png(figure):
+        with io.BytesIO() as buffer:
+            figure.savefig(buffer, format="png")
+            return buffer.getvalue()
+
+    plots = [lambda **ax: figures.plot_v_curve(np.logspace(-10, -2, 9), np.logspace(-9, -1, 9), 1e-7, **ax),
+             lambda **ax: figures.plot_difference_by_parameter({"W1": 1e-8, "b1": 0.2, "W2": np.nan}, 1e-7, **ax)]
+    for plot in plots:
+        shown = plot()
+        Gcf.draw_all()  # pyplot's redraw after a cell
+        assert draws == [], "a new plot was drawn before it was shown"
+        drawn_first = plot()
+        drawn_first.canvas.draw()
+        assert png(shown) == png(drawn_first)
+        _, ax = plt.subplots()
+        assert plot(ax=ax).stale
+        plt.close("all")
+        draws.clear()
 
 
 def test_difference_table_verdicts():

@@ -1,9 +1,10 @@
 """The plots the notebook draws live: the epsilon V-curve and the per-parameter breakdown.
 
 They are made with ``pyplot.subplots`` so that they display inline in Jupyter, with fixed margins
-that fit their labels: the notebook shows them at their own size (``bbox_inches=None``), so each is
-drawn once rather than twice. (The diagrams and the epsilon demo the notebook shows are committed
-PNG files, drawn by the instructor-side ``grader/diagrams.py``.)
+that fit their labels. The notebook shows them at their own size (``bbox_inches=None``), so showing
+one is one drawing, and a new plot is returned not stale (``_finished``), so pyplot's redraw after
+each cell skips it: Jupyter draws each plot once, not three times. (The diagrams and the epsilon
+demo the notebook shows are committed PNG files, drawn by the instructor-side ``grader/diagrams.py``.)
 """
 
 import numpy as np
@@ -46,6 +47,15 @@ def _new_axes(ax, figsize):
     return pyplot.subplots(figsize=figsize, gridspec_kw=MARGINS)
 
 
+def _finished(figure, new):
+    """The figure; a new one marked as not stale. In Jupyter, pyplot redraws every stale figure after
+    each cell, and the inline backend then draws it again to show it: that first drawing (60-90 ms
+    for these plots) is thrown away. A figure on the caller's axes is theirs, and left as it is."""
+    if new:
+        figure.stale = False
+    return figure
+
+
 def plot_v_curve(epsilons, differences, threshold,
                  title="Gradient check: relative difference against epsilon", ax=None):
     """Log-log plot of the relative difference against epsilon.
@@ -55,6 +65,7 @@ def plot_v_curve(epsilons, differences, threshold,
     ax -- optional axes to draw on
     returns: the Figure
     """
+    new = ax is None
     figure, ax = _new_axes(ax, (7, 4.5))
     epsilons = np.asarray(epsilons, dtype=np.float64).reshape(-1)
     differences = np.asarray(differences, dtype=np.float64).reshape(-1)
@@ -79,7 +90,7 @@ def plot_v_curve(epsilons, differences, threshold,
     ax.set_title(title, y=1.0)  # placed, so that drawing does not measure every tick label to place it
     ax.grid(True, which="major", alpha=0.3)
     ax.legend()
-    return figure
+    return _finished(figure, new)
 
 
 def _short(value):
@@ -95,6 +106,7 @@ def plot_difference_by_parameter(differences, threshold, ax=None):
     ax -- optional axes to draw on
     returns: the Figure
     """
+    new = ax is None
     figure, ax = _new_axes(ax, (7, 4.5))
     names = list(differences)
     values = np.array([float(differences[name]) for name in names], dtype=np.float64)
@@ -123,7 +135,7 @@ def plot_difference_by_parameter(differences, threshold, ax=None):
     ax.set_xlabel("parameter")
     ax.set_ylabel("relative difference")
     ax.set_title("Relative difference by parameter", y=1.0)  # (see plot_v_curve)
-    return figure
+    return _finished(figure, new)
 
 
 def verdict(value, threshold):
