@@ -229,6 +229,40 @@ def test_without_a_template_kernels_start_fresh_and_the_log_says_why(monkeypatch
 
 
 
+@needs_bubblewrap
+def test_a_forked_kernel_imports_nothing_the_template_could_have_but_the_helpers():
+    """The template imports every module a kernel needs to start and to run the notebook (ipykernel's
+    debugger was two thirds of each kernel's start): a kernel forked from it that ran the master
+    notebook's cells (all but the tests, which the judge runs) has imported only the course's helpers,
+    from its own folder."""
+    if not sandbox.running_as_root():
+        pytest.skip("the warm template is used only as root")
+    import nbformat
+
+    from grader.course import notebook_path
+
+    in_template = subprocess.run(
+        [sys.executable, "-c", "import sys; from grader import template; template.warm(); print(*sys.modules)"],
+        cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.split()
+    settings = execution.Settings(30, 300, 30, 60, sandbox.Limits(), use_sandbox=True, warm_template=True)
+    pool = execution.KernelPool(os.path.join(REPO_ROOT, "source", "gradient_checking"), settings)
+    try:
+        prepared, _ = pool.take()
+        try:
+            assert pool.template is not None and prepared.problem is None
+            for cell in nbformat.read(notebook_path(REPO_ROOT, "source"), as_version=4).cells:
+                if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("grade"):
+                    outputs, reply = prepared.kernel.execute(cell.source, timeout=60, store_history=True)
+                    assert reply["status"] == "ok", outputs
+            in_kernel = printed(prepared.kernel, "import sys; print(*sys.modules)").split()
+        finally:
+            pool.give_back(prepared)
+    finally:
+        pool.close()
+    imported_by_kernel = sorted(set(in_kernel) - set(in_template))
+    assert imported_by_kernel and all(name.split(".")[0] == "helpers" for name in imported_by_kernel), imported_by_kernel
+
+
 def test_a_template_whose_output_ends_is_taken_for_ended_at_once(monkeypatch):
     """A process closes its output before it can be reaped; the wait for the template must end at
     the end of its output, not at its timeout (a race that once cost a test run 120 s)."""
