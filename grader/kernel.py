@@ -228,7 +228,7 @@ class SandboxedKernel:
             self.process = template.spawn(os.path.basename(os.path.dirname(submission_dir)), {
                 "folder": submission_dir, "sockets": self.socket_dir, "connection": connection_file,
                 "log": self.log_path, "uid": self.uid_lease.uid, "limits": dataclasses.asdict(limits),
-                "cgroups": list(self.group.paths.values())})
+                "cgroups": list(self.group.paths.values()), "arguments": sandbox.KERNEL_ARGUMENTS})
         else:
             if use_sandbox:
                 command = sandbox.kernel_command(submission_dir, self.socket_dir, connection_file, limits,

@@ -36,6 +36,9 @@ SANDBOX_UIDS = range(620_000, 620_512)
 UID_LOCK_DIR = "/run/gradient-checking-sandbox-uids"
 SUBMISSION_MOUNT = "/submission"
 MATPLOTLIB_DIR = ".matplotlib"  # the kernel's MPLCONFIGDIR, inside its folder, seeded with a font list
+# Every grading kernel's options, however it starts (forked, in its own bubblewrap, unsandboxed):
+# no history database to create in every kernel.
+KERNEL_ARGUMENTS = ("--HistoryManager.enabled=False",)
 UNSAFE_OPT_IN = "GRADER_ALLOW_UNSANDBOXED"
 REQUIRE_CGROUP = "GRADER_REQUIRE_CGROUP"
 INSIDE_UID = 1000  # the kernel's uid inside a user namespace (ordinary-user mode)
@@ -321,8 +324,7 @@ def kernel_command(submission_dir: str, socket_dir: str, connection_file: str, l
         "prlimit", f"--cpu={limits.cpu_seconds}", f"--as={limits.memory_bytes}",
         f"--nproc={limits.processes}", f"--fsize={limits.file_bytes}", f"--nofile={limits.open_files}",
         "--core=0", "--",
-        sys.executable, "-m", "ipykernel_launcher", "-f", connection_file,
-        "--HistoryManager.enabled=False",  # no history database to create in every kernel
+        sys.executable, "-m", "ipykernel_launcher", "-f", connection_file, *KERNEL_ARGUMENTS,
     ]
     if group is not None and group.paths:
         command = ["sh", "-c", f"{group.enter_command()} && exec {shlex.join(command)}"]
@@ -350,4 +352,4 @@ def template_command(pool_dir: str, template_file: str) -> list[str]:
 
 def unsandboxed_command(connection_file: str) -> list[str]:
     """The kernel command used only when the instructor opted out of the sandbox."""
-    return [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file]
+    return [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file, *KERNEL_ARGUMENTS]

@@ -7,7 +7,8 @@ folders and the cgroup file system (execution.KernelTemplate starts it), imports
 waits for requests on standard input, one JSON line each:
 
     {"spawn": id, "folder": submission folder, "sockets": socket folder, "connection": kernel.json,
-     "log": the kernel's log file, "uid": the kernel's uid, "limits": {...}, "cgroups": [group folders]}
+     "log": the kernel's log file, "uid": the kernel's uid, "limits": {...}, "cgroups": [group folders],
+     "arguments": [ipykernel's options]}
 
 For each it forks a child that builds the submission's own sandbox before any student code runs,
 exactly as the per-kernel bubblewrap does: new mount, PID, network, IPC and UTS namespaces; its
@@ -180,7 +181,7 @@ def _kernel(request):
     import numpy
     random.seed()
     numpy.random.seed()
-    sys.argv = ["ipykernel_launcher", "-f", request["connection"], "--HistoryManager.enabled=False"]
+    sys.argv = ["ipykernel_launcher", "-f", request["connection"], *request["arguments"]]
     from ipykernel import kernelapp
     kernelapp.launch_new_instance()
 

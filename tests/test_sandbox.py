@@ -136,6 +136,11 @@ def test_every_kernel_has_the_whole_sandbox(new_kernel):
     assert facts == {}, facts  # nothing written outside /submission and /tmp
 
 
+def test_every_kernel_starts_with_the_graders_options(new_kernel):
+    """Forked or fresh, a kernel runs with sandbox.KERNEL_ARGUMENTS: no history database."""
+    assert printed(new_kernel(), "print(get_ipython().history_manager.enabled)") == "False\n"
+
+
 def test_no_kernel_holds_anything_of_another(new_kernel):
     first = new_kernel()
     printed(first, "import numpy, sys\nnumpy.LEAKED = 1\nsys.modules['leak'] = sys\n"
