@@ -54,14 +54,23 @@ def pytest_collection_finish(session):
     """With pytest-xdist (make test), the modules that share an expensive fixture are one xdist_group
     each (their `pytestmark`), so that it is made once: the batch with the serial reference run, the accounts.
     xdist marks each grouped test's id with "@group"; if it did not (an upgrade of pytest broke that
-    once, and every worker then built the whole batch), the run stops.
+    once, and every worker then built the whole batch), the run stops. So does a test that uses one
+    of SLOW_FIXTURES (each made once per module or session) outside any group: xdist would spread
+    its module's tests over both workers, and each would make the fixture (test_commit's once did,
+    22 s more in some runs and not in others).
     """
     if getattr(session.config.option, "loadgroup", False) and os.environ.get("PYTEST_XDIST_WORKER"):
         lost = [item.nodeid for item in session.items
                 if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
-        if lost:
-            raise pytest.UsageError(f"pytest-xdist did not group {len(lost)} tests (first: {lost[0]}); "
-                                    "check the pinned pytest and pytest-xdist versions")
+        ungrouped = [item.nodeid for item in session.items
+                     if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("xdist_group")]
+        problem = (f"pytest-xdist did not group {len(lost)} tests (first: {lost[0]}); check the pinned pytest and "
+                   "pytest-xdist versions" if lost else
+                   f"{len(ungrouped)} tests use a fixture made once per module or session but are in no xdist_group, "
+                   f"so each worker would make it (first: {ungrouped[0]})" if ungrouped else None)
+        if problem:
+            sys.stderr.write(f"\n{problem}\n")  # (xdist reports a worker's error only as its own INTERNALERROR)
+            raise pytest.UsageError(problem)
 
 
 def free_port():
@@ -305,9 +314,10 @@ def postgres_url():
 def serial_subset(tmp_path_factory, postgres_url):
     """The representative subset graded by plain `nbgrader autograde`, one submission after the other,
     as the reference the other graders and gradebooks are compared with: the batch (graded_course,
-    by grader.parallel on SQLite) holds the same subset. Each of its kernels is a fresh interpreter in
-    its own bubblewrap, while grader.parallel forks its kernels from the warm template (as root), so
-    the comparisons also show that forked kernels grade the same. Its gradebook is on PostgreSQL
+    by grader.parallel on SQLite) holds the same subset. Its kernels are forked from a warm template,
+    as grader.parallel's are. (Kernels that are each a fresh interpreter grade the same scores:
+    test_non_root grades the sample class so, through user namespaces, and test_validate's kernels are
+    fresh too; test_sandbox shows both kinds of kernel the same sandbox.) Its gradebook is on PostgreSQL
     when PostgreSQL is installed (the course is generated there too, and its gradebook.db removed
     first, so that nothing can fall back to SQLite), so they show that PostgreSQL holds what SQLite
     holds as well.
@@ -324,8 +334,7 @@ def serial_subset(tmp_path_factory, postgres_url):
         os.remove(os.path.join(root, "gradebook.db"))
         run_nbgrader(root, "generate_assignment", ASSIGNMENT, "--force", env=env)
     write_cases(root, cases)
-    run_nbgrader(root, "autograde", ASSIGNMENT, "--force", *BATCH_LIMITS, "--JudgedExecute.warm_template=False",
-                 env=env)
+    run_nbgrader(root, "autograde", ASSIGNMENT, "--force", *BATCH_LIMITS, env=env)
     return {"root": root, "cases": cases, "students": names, "on_postgres": bool(postgres_url),
             "db_url": postgres_url or course_directory(root).db_url}
 

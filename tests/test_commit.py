@@ -25,6 +25,7 @@ from grader.coordinator import Coordinator
 from grader.preprocessors import RestoreReadOnlyCells
 from grader.course import ASSIGNMENT, course_directory
 
+pytestmark = pytest.mark.xdist_group("commit")  # its tests share one module fixture: made once, on one worker
 UUID = re.compile(r"[0-9a-f]{32}")
 
 

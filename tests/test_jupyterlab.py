@@ -1,6 +1,7 @@
 """The student's flow in real JupyterLab, in headless Chromium: type the answers, run every cell,
 see the visible tests pass, click nbgrader's Validate button, save, and autograde the saved file.
-Once with every exercise answered, once with Exercise 3 left blank."""
+In one notebook, as a student works: first with Exercise 3 still blank, then with every exercise
+answered; the file saved at each stage is autograded as a submission of its own."""
 
 import json
 import os
@@ -17,16 +18,17 @@ from grader.course import ASSIGNMENT, EXERCISES, NOTEBOOK, REPO_ROOT
 from tools.submissions import SUBMITTED_AT, solution_sources
 
 TOKEN = "gradient-checking-test-token"
-STUDENTS = {"typed_everything": EXERCISES, "left_gradient_check_blank": [e for e in EXERCISES if e != "gradient_check"]}
+STAGES = {"left_gradient_check_blank": [e for e in EXERCISES if e != "gradient_check"],  # typed first
+          "typed_everything": ["gradient_check"]}  # then the last answer
+STUDENT = "student"
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """A JupyterLab server on a free loopback port, serving one copy of the release per student."""
+    """A JupyterLab server on a free loopback port, serving a copy of the release."""
     root = tmp_path_factory.mktemp("lab")
-    for student in STUDENTS:
-        shutil.copytree(os.path.join(REPO_ROOT, "release", ASSIGNMENT), root / student,
-                        ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(os.path.join(REPO_ROOT, "release", ASSIGNMENT), root / STUDENT,
+                    ignore=shutil.ignore_patterns("__pycache__"))
     settings = root / ".settings" / "@jupyterlab" / "notebook-extension"
     settings.mkdir(parents=True)
     (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
@@ -34,11 +36,8 @@ def lab(tmp_path_factory):
         yield {"url": url, "root": root}
 
 
-def type_answers_and_save(page, url, answers):
-    """Open the notebook, type each answer over its exercise cell, run all cells, save.
-
-    returns: the text of every output shown in the page
-    """
+def open_notebook(page, url):
+    """Open the notebook and wait for its kernel."""
     page.goto(f"{url}?reset&token={TOKEN}")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
     page.wait_for_function("""() => {
@@ -46,6 +45,13 @@ def type_answers_and_save(page, url, answers):
         const kernel = widget && widget.sessionContext && widget.sessionContext.session && widget.sessionContext.session.kernel;
         return kernel && kernel.status === 'idle';
     }""", timeout=60_000)
+
+
+def type_answers_and_save(page, answers):
+    """Type each answer over its exercise cell, run all cells, save.
+
+    returns: the text of every output shown in the page
+    """
     for name, code in answers.items():
         cell = page.locator(".jp-NotebookPanel:visible .jp-CodeCell").filter(has_text=f"def {name}(").filter(has_text="YOUR CODE HERE")
         cell.locator(".cm-content").click()
@@ -72,15 +78,15 @@ def validate(page):
 
 def test_typed_answers_pass_the_visible_tests_and_autograde(lab, tmp_path):
     solutions = solution_sources()
-    shown = {}
+    shown, saved = {}, {}
     with chromium() as browser:
-        for student, answered in STUDENTS.items():
-            page = watched_page(browser)
-            shown[student] = type_answers_and_save(
-                page, f"{lab['url']}/lab/workspaces/{student}/tree/{student}/{NOTEBOOK}",
-                {e: solutions[e] for e in answered})
-            shown[student + ":validate"] = validate(page)
-            page.close()
+        page = watched_page(browser)
+        open_notebook(page, f"{lab['url']}/lab/workspaces/{STUDENT}/tree/{STUDENT}/{NOTEBOOK}")
+        for stage, answered in STAGES.items():
+            shown[stage] = type_answers_and_save(page, {e: solutions[e] for e in answered})
+            shown[stage + ":validate"] = validate(page)
+            saved[stage] = nbformat.read(lab["root"] / STUDENT / NOTEBOOK, as_version=4)
+        page.close()
     for message in ("forward_propagation passes the visible test", "backward_propagation passes the visible test",
                     "gradient_check passes the visible tests.", "gradient_check_n passes the visible tests."):
         assert message in shown["typed_everything"], message
@@ -93,12 +99,11 @@ def test_typed_answers_pass_the_visible_tests_and_autograde(lab, tmp_path):
     assert "gradient_check_n raised" not in failed and "Success" not in failed
 
     course = make_course(str(tmp_path / "course"))
-    for student in STUDENTS:
-        saved = nbformat.read(lab["root"] / student / NOTEBOOK, as_version=4)
-        assert "YOUR CODE HERE" not in "".join(c.source for c in saved.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "forward_propagation")
+    for student, notebook in saved.items():
+        assert "YOUR CODE HERE" not in "".join(c.source for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "forward_propagation")
         folder = os.path.join(course, "submitted", student, ASSIGNMENT)
         os.makedirs(folder)
-        nbformat.write(saved, os.path.join(folder, NOTEBOOK))
+        nbformat.write(notebook, os.path.join(folder, NOTEBOOK))
         with open(os.path.join(folder, "timestamp.txt"), "w") as handle:
             handle.write(SUBMITTED_AT + "\n")
     run_nbgrader(course, "autograde", ASSIGNMENT, "--force")
