@@ -1,7 +1,11 @@
-"""The offline site in headless Chromium: pages load cleanly, equations are typeset, images load,
-links resolve, and the class table matches grades.csv. From file:// and from a static server."""
+"""The offline site: every page is inert and self-contained (read as HTML: its Content-Security-Policy,
+no script but the site's own files, no event handler or script URL, every link and image inside the
+site), and in headless Chromium each kind of page loads cleanly, equations are typeset, images load,
+links resolve and no student markup runs; the class table matches grades.csv. From file:// and from
+a static server."""
 
 import functools
+import html.parser
 import http.server
 import os
 import threading
@@ -13,6 +17,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("batch")]
 
 from browser import XSS_MARKERS, chromium, require_browser, watched_page
 from grader.site import build_site, read_grades_csv
+from tools import submissions
+
+SAMPLE_STUDENTS = {case.name for case in submissions.read_directory(submissions.SAMPLE_CLASS_DIR)}
 
 WAIT_FOR_MATHJAX = """() => new Promise(resolve => {
     if (!window.MathJax || !MathJax.startup) { resolve(0); return; }
@@ -53,12 +60,82 @@ PAYLOAD_PAGE = "feedback/adv_markup_payloads/"
 BROKEN_IMAGE = ("/adv_markup_payloads/gradient_checking/x", "Failed to load resource: net::ERR_FILE_NOT_FOUND")
 
 
-def test_every_page_loads_typesets_shows_its_images_links_inside_and_runs_no_student_markup(site, browser):
-    """Each page of the site, from file://: no console error or failed request, equations typeset,
-    images shown, every link inside the site, the Content-Security-Policy in place, and no payload of
-    the adv_markup_* cases running, nor sending the page elsewhere."""
-    page = watched_page(browser)
+class PageMarkup(html.parser.HTMLParser):
+    """What one page's HTML holds that could run or reach outside: its policies, scripts, event
+    handler attributes and every URL an element names."""
+
+    URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "poster", "data", "background"}
+
+    def __init__(self, text):
+        super().__init__()
+        self.policies, self.scripts, self.handlers, self.urls, self.frames = [], [], [], [], []
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "meta" and (attributes.get("http-equiv") or "").lower() == "content-security-policy":
+            self.policies.append(attributes.get("content") or "")
+        if tag == "script":
+            self.scripts.append(attributes)
+        if tag in ("iframe", "frame", "object", "embed", "base", "form"):
+            self.frames.append(tag)
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.handlers.append(f"<{tag} {name}>")
+            elif name in self.URL_ATTRIBUTES and value is not None:
+                self.urls.append((tag, name, value.strip()))
+
+
+def test_every_page_is_inert_and_self_contained(site):
+    """Every page, read as HTML: one Content-Security-Policy that allows only the site's own scripts;
+    no script but the site's own files (an inline one only of a type that never runs); no event
+    handler attribute, frame, form or base; no javascript: or other script URL; every link and image
+    inside the site and there (a student's own web links on the payload page are shown, inert)."""
     for relative in site["pages"]:
+        with open(os.path.join(site["out"], relative), encoding="utf-8") as handle:
+            markup = PageMarkup(handle.read())
+        folder = os.path.dirname(os.path.join(site["out"], relative))
+        assert len(markup.policies) == 1, relative
+        script_src = markup.policies[0].split("script-src")[1].split(";")[0]
+        assert "default-src 'none'" in markup.policies[0] and script_src.strip() == "'self'", relative
+        for script in markup.scripts:
+            if "src" in script:
+                assert os.path.isfile(os.path.join(folder, urllib.parse.unquote(script["src"]))), (relative, script)
+            else:
+                assert script.get("type") == "text/x-mathjax-config", (relative, script)
+        assert not markup.handlers and not markup.frames, (relative, markup.handlers, markup.frames)
+        for tag, name, url in markup.urls:
+            parsed = urllib.parse.urlparse(url)
+            if parsed.scheme == "data":
+                assert tag == "img" and url.startswith(("data:image/png;", "data:image/jpeg;")), (relative, url[:80])
+            elif parsed.scheme in ("http", "https") and tag == "a" and relative.startswith(PAYLOAD_PAGE):
+                continue  # the student's own links to the web, shown inert
+            else:
+                assert parsed.scheme == "" and not parsed.netloc, (relative, tag, name, url[:80])
+                target = os.path.realpath(os.path.join(folder, urllib.parse.unquote(parsed.path)))
+                assert target.startswith(os.path.realpath(site["out"]) + os.sep), (relative, url)
+                if parsed.path and not (tag == "img" and relative.startswith(PAYLOAD_PAGE)):  # (see BROKEN_IMAGE)
+                    assert os.path.exists(target), (relative, url)
+
+
+def page_kinds(pages):
+    """One page of each kind for the browser: the site's own pages, the sample class (every kind of
+    student), and every case whose own markdown, files or notebook shape reach the page."""
+    return [relative for relative in pages
+            if not relative.startswith("feedback/")
+            or relative.split("/")[1].startswith(("adv_markup", "adv_nb_", "adv_file_"))
+            or relative.split("/")[1] in SAMPLE_STUDENTS]
+
+
+def test_each_kind_of_page_loads_typesets_shows_its_images_links_inside_and_runs_no_student_markup(site, browser):
+    """Each kind of page (page_kinds), from file://: no console error or failed request, equations
+    typeset, images shown, every link inside the site, the Content-Security-Policy in place, and no
+    payload of the adv_markup_* cases running, nor sending the page elsewhere."""
+    page = watched_page(browser)
+    kinds = page_kinds(site["pages"])
+    assert PAYLOAD_PAGE + "gradient_checking/gradient_checking.html" in kinds and len(kinds) >= 20, kinds
+    for relative in kinds:
         url = "file://" + os.path.join(site["out"], relative)
         problems, typeset = check_page(page, url)
         if relative.startswith(PAYLOAD_PAGE):
