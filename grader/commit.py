@@ -63,7 +63,7 @@ class ReplayExecution(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         if fingerprint.notebook_digest(nb) != self.digest:
             raise RuntimeError(f"{resources['nbgrader']['student']}: the notebook changed between dispatch and commit")
-        nb.cells = _read_checked_later(self.result["notebook"]).cells
+        nb.cells = intake.read_checked_later(self.result["notebook"]).cells
         resources["judge"] = {**self.result["judge"], "fingerprint": self.submission_fingerprint}
         return nb, resources
 
@@ -163,7 +163,7 @@ class DirectCommit:
               nbgrader_adapter.autograde_folder(self.converter, student, notebook_id) as (dest, resources)):
             replay = ReplayExecution(result, meta["digest"], meta["fingerprint"])
             steps = [step or replay for step in self.steps]
-            nb, resources = _run_steps(steps, _read_checked_later(meta["notebook_json"]), resources)
+            nb, resources = _run_steps(steps, intake.read_checked_later(meta["notebook_json"]), resources)
             for name, data in resources.get("outputs", {}).items():
                 with open(os.path.join(dest, name), "wb") as handle:
                     handle.write(data)
@@ -215,11 +215,6 @@ def _file_text(nb):
     text = nbformat.v4.writes_json(nb)
     return text if text.endswith("\n") else text + "\n"
 
-
-def _read_checked_later(text):
-    """A notebook from nbformat 4 JSON that this grader wrote (compact or not), as nbformat.reads(text, 4)
-    reads it but without its check, which only logs: the preprocessor steps it goes through check it and raise."""
-    return nbformat.reader.reads(text)
 
 
 def _preprocessor(name_or_class, parent):

@@ -26,7 +26,7 @@ Without --scheduler it starts a LocalCluster with one single-threaded worker per
 
 With --coordinators K, K coordinator processes share the cluster and the gradebook, each with
 one shard of the class (coordinator.in_shard): this process and K - 1 others it starts with
---shard. One coordinator commits about a dozen submissions a second, so a cluster that grades
+--shard. One coordinator commits about 17 submissions a second, so a cluster that grades
 faster than that needs several; give them a PostgreSQL gradebook (GRADEBOOK_URL), which is made
 for many writers (SQLite works, one writer at a time).
 
