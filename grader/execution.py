@@ -19,7 +19,6 @@ import time
 from dataclasses import dataclass
 
 import nbformat
-from nbgrader import utils
 
 from . import sandbox, scratch
 from .judge import RemoteStudent, TestBudget, first_line, judge_cell, judge_namespace
@@ -67,6 +66,12 @@ class TrustedSources:
 
 def grade_id_of(cell: nbformat.NotebookNode) -> str | None:
     return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def is_graded(cell: nbformat.NotebookNode) -> bool:
+    """nbgrader.utils.is_grade, which this module does not import: a Dask worker would import all of
+    nbgrader with it (0.6 CPU-s), and needs none of it."""
+    return bool(cell.metadata.get("nbgrader", {}).get("grade", False))
 
 
 def _error(name, message):
@@ -122,6 +127,60 @@ class _Prepared:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+class EarlyTemplate:
+    """This process's warm template, started before any submission needs it: a Dask worker starts it
+    as it starts (worker.dask_setup), while the coordinator is still reading the class.
+
+    Its thread lives as long as the process (bubblewrap's --die-with-parent); the first KernelPool
+    that forks from a template takes it (take), and one that nobody took is stopped at exit.
+    """
+
+    _lock = threading.Lock()
+    _started = None  # the EarlyTemplate, once start() was called
+
+    def __init__(self):
+        self.template, self.taken = None, False
+        self._done = threading.Event()
+        threading.Thread(target=self._own, name="early-template", daemon=True).start()
+
+    def _own(self):
+        try:
+            self.template = KernelTemplate(_font_list())
+        except (KernelDied, OSError) as error:  # the pool starts its own, and says why if that fails too
+            logging.getLogger(__name__).info("the early kernel template did not start: %s", error)
+        finally:
+            self._done.set()
+        threading.Event().wait()  # never returns: this thread must outlive the template
+
+    @classmethod
+    def start(cls):
+        """Start one, in the background, unless one was started or this process cannot use one
+        (not root, or no bubblewrap)."""
+        with cls._lock:
+            if cls._started is None and sandbox.running_as_root() and sandbox.bubblewrap_available():
+                cls._started = cls()
+                atexit.register(cls._close_untaken)
+
+    @classmethod
+    def take(cls):
+        """The early template, once started (waits for it: KernelTemplate's own startup_timeout bounds
+        that), for the pool that asks first. returns: KernelTemplate, or None if none was started, it
+        failed, or another pool took it"""
+        with cls._lock:
+            early = cls._started
+            if early is None or early.taken:
+                return None
+            early.taken = True
+        early._done.wait()
+        return early.template
+
+    @classmethod
+    def _close_untaken(cls):
+        early = cls._started
+        if early is not None and not early.taken and early._done.wait(10) and early.template is not None:
+            early.template.close()
+
+
 class KernelPool:
     """Keeps one kernel started ahead of need for a master folder, while submissions keep coming.
 
@@ -153,6 +212,8 @@ class KernelPool:
         settings = self.settings
         if not (settings.warm_template and settings.use_sandbox and sandbox.running_as_root()):
             return None
+        if self.template is None:
+            self.template = EarlyTemplate.take()
         if self.template is None or not self.template.alive:
             if self.template is not None:
                 self.template.close()
@@ -281,7 +342,7 @@ def run_submission(nb: nbformat.NotebookNode, sources: TrustedSources, pool: Ker
                 continue
             grade_id = grade_id_of(cell)
             clock = time.perf_counter()
-            if grade_id in sources.graded and utils.is_grade(cell):
+            if grade_id in sources.graded and is_graded(cell):
                 _judge(cell, grade_id, sources.graded[grade_id], namespace, judge)
                 timings["judging"] += time.perf_counter() - clock
             else:

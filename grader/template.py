@@ -283,8 +283,8 @@ def main():
                 os.read(read, 4096)
             else:
                 line = sys.stdin.readline()
-                if not line:
-                    return  # the grader closed the pipe: stop (bubblewrap ends the rest)
+                if not line:  # the grader closed the pipe: stop (bubblewrap ends the rest), at once:
+                    os._exit(0)  # a normal exit would tear down numpy, matplotlib and the rest first (0.35 s)
                 request = json.loads(line)
                 pid = os.fork()
                 if pid == 0:

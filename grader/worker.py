@@ -5,6 +5,8 @@ files, the hidden tests' source and the limits reach it once, as the coordinator
 (fingerprint.master_bundle), and each task brings one sanitized notebook.
 """
 
+import atexit
+import gc
 import io
 import json
 import os
@@ -55,6 +57,14 @@ def grade_on_worker(notebook_json: str, notebook_id: str, bundle: dict) -> dict:
     nb = nbformat.reads(notebook_json, as_version=4)
     judge = execution.run_submission(nb, bundle["sources"][notebook_id], pool)
     return {"notebook": json.dumps(nb), "judge": judge, "worker": f"{os.uname().nodename}:{os.getpid()}"}
+
+
+def dask_setup(worker):
+    """Dask's preload hook, run as a worker starts (parallel.make_client asks for it; a worker started
+    by hand takes it with ``dask worker --preload grader.worker``): start the worker's warm kernel
+    template now, so that its first submission does not wait for it."""
+    execution.EarlyTemplate.start()
+    atexit.register(gc.freeze)  # at exit: or the interpreter's last collection walks the whole heap (0.3 s)
 
 
 def worker_cpu_seconds() -> float:

@@ -19,7 +19,7 @@ import psutil
 import pytest
 from hypothesis import given, strategies
 
-from conftest import (BIN, finished_summary, free_port, gradebook_rows, make_course,
+from conftest import (BIN, REPO_ROOT, finished_summary, free_port, gradebook_rows, make_course,
                       run_parallel, write_cases)
 from grader.course import ASSIGNMENT, course_directory
 from grader.coordinator import Progress, in_shard
@@ -135,7 +135,8 @@ def test_a_rerun_grades_only_what_changed_and_all_when_the_late_policy_changes(t
 
 @pytest.fixture
 def dask_cluster(tmp_path):
-    """`dask scheduler` and two single-threaded `dask worker` processes (no nanny) on loopback."""
+    """`dask scheduler` and two single-threaded `dask worker` processes (no nanny) on loopback, each
+    started as the README says, with grader.worker preloaded (its template starts with it)."""
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     env = {**os.environ, "PATH": BIN + os.pathsep + os.environ.get("PATH", "")}
@@ -147,7 +148,7 @@ def dask_cluster(tmp_path):
         directory.mkdir()
         processes.append(subprocess.Popen(
             [os.path.join(BIN, "dask"), "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
-             "--host", "127.0.0.1", "--local-directory", str(directory)],
+             "--host", "127.0.0.1", "--local-directory", str(directory), "--preload", "grader.worker"],
             env={**env, "TMPDIR": str(directory)}, cwd=directory, stdout=log, stderr=log, start_new_session=True))
     from distributed import Client
     with Client(address, timeout=60) as client:
@@ -193,6 +194,24 @@ def test_a_real_cluster_that_loses_a_worker_grades_everyone_once(serial_subset, 
             assert "BEGIN HIDDEN TESTS" not in handle.read()
     _, alive = psutil.wait_procs(sandboxes, timeout=10)
     assert not alive, "the killed worker's sandboxes outlived it"
+
+
+def test_dask_workers_import_no_nbgrader():
+    """A LocalCluster's worker processes import grader.parallel again (multiprocessing imports the
+    __main__ module) and grader.worker for their tasks: neither may import nbgrader (0.6 CPU-s a
+    worker), which only the coordinator needs."""
+    script = ("import sys, grader.parallel, grader.worker\n"
+              "print(*sorted(name for name in sys.modules if name.split('.')[0] in ('nbgrader', 'grader')))")
+    imported = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True,
+                              check=True).stdout.split()
+    assert "grader.worker" in imported and not [name for name in imported if name.startswith("nbgrader")], imported
+    assert "grader.coordinator" not in imported and "grader.commit" not in imported, imported
+
+
+def test_the_commit_choices_are_the_coordinators_commit_paths():
+    from grader.coordinator import COMMITS
+    from grader.parallel import COMMIT_CHOICES
+    assert sorted(COMMIT_CHOICES) == sorted(COMMITS)
 
 
 def test_progress_shows_counts_rate_and_eta():

@@ -268,6 +268,49 @@ def test_a_forked_kernel_imports_nothing_the_template_could_have_but_the_helpers
     assert imported_by_kernel and all(name.split(".")[0] == "helpers" for name in imported_by_kernel), imported_by_kernel
 
 
+@needs_bubblewrap
+def test_a_dask_worker_starts_its_template_at_once_and_its_first_pool_forks_from_it(monkeypatch):
+    """worker.dask_setup (Dask's preload hook) starts the template before any submission; the first
+    pool takes that one and starts none of its own; closing the pool stops it."""
+    if not sandbox.running_as_root():
+        pytest.skip("the warm template is used only as root")
+    from grader import worker
+    monkeypatch.setattr(execution.EarlyTemplate, "_started", None)  # this process may have started one
+    worker.dask_setup(None)
+    early = execution.EarlyTemplate._started
+    assert early is not None and early._done.wait(120) and early.template.alive
+    made = []
+    monkeypatch.setattr(execution, "KernelTemplate", lambda *args, **kwargs: made.append(args))
+    settings = execution.Settings(30, 300, 30, 60, sandbox.Limits(), use_sandbox=True, warm_template=True)
+    pool = execution.KernelPool(os.path.join(REPO_ROOT, "source", "gradient_checking"), settings)
+    try:
+        prepared, _ = pool.take()
+        try:
+            assert prepared.problem is None and printed(prepared.kernel, "print(6 * 7)") == "42\n"
+        finally:
+            pool.give_back(prepared)
+        assert pool.template is early.template and not made
+        assert execution.EarlyTemplate.take() is None  # one pool takes it, no other
+    finally:
+        pool.close()
+    assert not early.template.alive and not os.path.exists(early.template.pool_dir)
+
+
+@needs_bubblewrap
+def test_an_early_template_that_no_pool_took_is_stopped_when_its_process_exits():
+    if not sandbox.running_as_root():
+        pytest.skip("the warm template is used only as root")
+    script = ("from grader import execution, worker\n"
+              "worker.dask_setup(None)\n"
+              "early = execution.EarlyTemplate._started\n"
+              "assert early._done.wait(120) and early.template.alive\n"
+              "print(early.template.process.pid, early.template.pool_dir)")
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    pid, pool_dir = result.stdout.split()
+    assert not os.path.exists(f"/proc/{pid}") and not os.path.exists(pool_dir)
+
+
 def test_a_template_whose_output_ends_is_taken_for_ended_at_once(monkeypatch):
     """A process closes its output before it can be reaped; the wait for the template must end at
     the end of its output, not at its timeout (a race that once cost a test run 120 s)."""
