@@ -1,7 +1,8 @@
 """Fail-closed judging outside the student's kernel.
 
 The kernel only runs the student's cells and, on request, calls a student function on inputs the
-grader sends, answering with plain data (``helpers.protocol.serve``). Graded test cells never run in
+grader sends, answering with plain data (``helpers.protocol.serve``, through the request handler
+that ``helpers.protocol.install`` adds to the kernel before the first call). Graded test cells never run in
 the kernel: their source, taken from the gradebook, runs here in the grader, where
 ``student_code.call(...)`` becomes such a request. Expected values are computed here and never
 leave this process. A check passes only if its code runs to the end; a missing, malformed or
@@ -58,6 +59,7 @@ class RemoteStudent:
         self.kernel = kernel
         self.call_timeout = call_timeout
         self.budget = budget
+        self.handler = None  # whether the kernel took the protocol's request handler (known at the first call)
 
     def call(self, function_name, *args, replace=None, **kwargs):
         result, _ = self.call_and_inspect(function_name, *args, replace=replace, **kwargs)
@@ -67,6 +69,27 @@ class RemoteStudent:
         """Call a function only to see that it runs; returns None (see helpers.testing.Student.runs)."""
         self.call_and_inspect(function_name, *args, replace=replace, **kwargs)
 
+    def _install(self, timeout):
+        """Before the first call: add the protocol's request handler to the kernel (one cell), and
+        ask whether it is there. returns: bool"""
+        _, reply = self.kernel.execute(
+            "import helpers.protocol as _gc_protocol\n_gc_protocol.install()\ndel _gc_protocol", timeout=timeout,
+            user_expressions={"installed": "__import__('helpers.protocol').protocol.installed()"})
+        installed = (reply or {}).get("user_expressions", {}).get("installed", {}).get("data", {}).get("text/plain")
+        return (reply or {}).get("status") == "ok" and installed == "True"
+
+    def _call_by_cell(self, request, timeout):
+        """A call as a cell, for a kernel that did not take the handler (its cells changed how it runs
+        code, or its helpers predate install): serve's answer comes back as a user expression, under
+        a fresh name, so that a stale answer can never be read back. returns: (outputs, reply, wire)"""
+        answer_name = f"_gc_answer_{uuid.uuid4().hex}"
+        code = f"import helpers.protocol as _gc_protocol\n{answer_name} = _gc_protocol.serve(globals(), {request!r})"
+        outputs, reply = self.kernel.execute(code, timeout=timeout,
+                                             user_expressions={"answer": f"globals().pop({answer_name!r})"})
+        text = (reply or {}).get("user_expressions", {}).get("answer", {}).get("data", {}).get("text/plain")
+        quoted = isinstance(text, str) and len(text) >= 2 and text[0] == text[-1] == "'"  # the repr of a str
+        return outputs, reply, text[1:-1] if quoted else text
+
     def call_and_inspect(self, function_name, *args, replace=None, **kwargs):
         request = json.dumps({
             "function": str(function_name),
@@ -74,8 +97,6 @@ class RemoteStudent:
             "kwargs": protocol.encode(dict(kwargs)),
             "replace": {name: testing.describe_replacement(function) for name, function in (replace or {}).items()},
         })
-        answer_name = f"_gc_answer_{uuid.uuid4().hex}"  # fresh, so a stale answer can never be read back
-        code = f"import helpers.protocol as _gc_protocol\n{answer_name} = _gc_protocol.serve(globals(), {request!r})"
         remaining = self.budget.remaining()
         if remaining <= 0:
             raise testing.StudentError(
@@ -83,8 +104,13 @@ class RemoteStudent:
                 "was spent (the reference solution needs well under a second for all of them)")
         timeout = min(self.call_timeout, remaining)
         with self.budget.charge():
-            outputs, reply = self.kernel.execute(code, timeout=timeout,
-                                                 user_expressions={"answer": f"globals().pop({answer_name!r})"})
+            if self.handler is None:
+                self.handler = self._install(timeout)
+            if self.handler:
+                outputs, reply = self.kernel.request(protocol.CALL_REQUEST, {"request": request}, timeout=timeout)
+                wire = (reply or {}).get("answer")
+            else:
+                outputs, reply, wire = self._call_by_cell(request, timeout)
         if reply is None:
             raise testing.StudentError(f"no answer came back from {function_name} (an answer over "
                                        f"{self.kernel.max_message_bytes // 1024 ** 2} MB is refused)")
@@ -94,7 +120,7 @@ class RemoteStudent:
                       else "could not be called")
             raise testing.StudentError(f"{function_name} {reason} ({str(reply.get('ename', 'error'))[:60]})")
         try:
-            answer = protocol.from_wire(reply.get("user_expressions", {}).get("answer", {}).get("data", {}).get("text/plain"))
+            answer = protocol.from_wire(wire)
             if "error" in answer:
                 raise testing.StudentError(str(answer["error"])[:500])
             result, arguments = protocol.decode(answer["result"]), protocol.decode(answer["args"])

@@ -320,6 +320,55 @@ def test_a_template_whose_output_ends_is_taken_for_ended_at_once(monkeypatch):
         KernelTemplate(execution._font_list(), startup_timeout=30)
     assert time.monotonic() - started < 4
 
+@pytest.fixture
+def pool_kernel():
+    """A kernel of a KernelPool on the master files (forked from the template as root), as the judge
+    gets one, with two functions defined and a count of the cells it ran."""
+    if not sandbox.bubblewrap_available():
+        pytest.skip("bubblewrap is not installed")
+    settings = execution.Settings(30, 300, 30, 60, sandbox.Limits(), use_sandbox=True, warm_template=True)
+    pool = execution.KernelPool(os.path.join(REPO_ROOT, "source", "gradient_checking"), settings)
+    prepared, _ = pool.take()
+    assert prepared.problem is None
+    printed(prepared.kernel, "import time\n"
+                             "cells_run = []\n"
+                             "get_ipython().events.register('pre_run_cell', lambda info: cells_run.append(1))\n"
+                             "def double(x):\n    return 2 * x\n"
+                             "def stall(x):\n    time.sleep(60)\n")
+    yield prepared.kernel
+    pool.give_back(prepared)
+    pool.close()
+
+
+def cells_run(kernel):
+    outputs, reply = kernel.execute("len(cells_run) - 1", timeout=30)  # (this cell is counted too)
+    return int(outputs[0]["data"]["text/plain"])
+
+
+def test_the_judge_calls_through_its_request_handler_not_cells_and_interrupts_a_stalled_call(pool_kernel):
+    from grader.judge import RemoteStudent, TestBudget
+    student = RemoteStudent(pool_kernel, call_timeout=2, budget=TestBudget(30))
+    before = cells_run(pool_kernel)
+    assert student.call("double", 21) == 42 and student.call("double", 0.5) == 1.0
+    assert student.handler is True
+    with pytest.raises(AssertionError, match="stall took longer than 2 s and was interrupted"):
+        student.call("stall", 1)
+    assert pool_kernel.alive and student.call("double", 4) == 8
+    assert cells_run(pool_kernel) - before == 2  # the handler's installation (and the count's own cell)
+
+
+def test_a_kernel_without_the_request_handler_is_called_through_cells(pool_kernel):
+    """Course helpers older than install(), or a student's cells that change how the kernel runs
+    code: the calls go through cells, as before the handler, and are judged the same."""
+    from grader.judge import RemoteStudent, TestBudget
+    printed(pool_kernel, "import helpers.protocol\ndel helpers.protocol.install")
+    student = RemoteStudent(pool_kernel, call_timeout=2, budget=TestBudget(30))
+    assert student.call("double", 21) == 42 and student.handler is False
+    with pytest.raises(AssertionError, match="stall took longer than 2 s and was interrupted"):
+        student.call("stall", 1)
+    assert pool_kernel.alive and student.call("double", 4) == 8
+
+
 def test_no_call_is_made_once_the_test_budget_is_spent():
     from grader.judge import RemoteStudent, TestBudget
     budget = TestBudget(5)

@@ -1,8 +1,9 @@
 """How the grader and a student's kernel talk while the hidden tests run: plain data only, bounded.
 
 The grader (``grader/judge.py``) never runs tests in the student's kernel. It sends a request,
-"call this function of yours with these arguments", and the kernel answers with what the function
-returned, as plain data: None, bool, int, float, str, NumPy numeric arrays and scalars, and lists,
+"call this function of yours with these arguments" (a CALL_REQUEST message, which the handler that
+``install`` adds to the kernel answers), and the kernel answers with what the function returned, as
+plain data: None, bool, int, float, str, NumPy numeric arrays and scalars, and lists,
 tuples and str-keyed dicts of those. Anything else travels as ``Unsupported`` and fails the test.
 
 The kernel is the student's, so the grader treats every answer as hostile: ``from_wire`` and
@@ -23,7 +24,8 @@ MAX_DEPTH = 20                     # nesting of lists, tuples and dicts in one a
 MAX_ANSWER_BYTES = 8 * 1024 ** 2   # one answer as JSON; honest answers are a few kB
 NUMERIC_KINDS = "biuf"             # bool, signed and unsigned integers, floats
 NUMPY_SCALARS = (np.float64, np.float32, np.int64, np.int32, np.bool_)
-_WIRE = re.compile(r"'([A-Za-z0-9+/=]*)'")
+_WIRE = re.compile(r"[A-Za-z0-9+/=]*")
+CALL_REQUEST, CALL_REPLY = "gc_call_request", "gc_call_reply"  # the grader's own shell messages (install)
 
 
 class Unsupported:
@@ -123,22 +125,21 @@ def decode(data, depth=0):
 
 
 def to_wire(answer):
-    """The kernel's answer (JSON text) as it travels: base64, so that its repr needs no escapes."""
+    """The kernel's answer (JSON text) as it travels: base64 text."""
     return base64.b64encode(answer.encode("utf-8")).decode("ascii")
 
 
-def from_wire(text_plain):
-    """The answer object from the repr the kernel sent (``'<base64>'``), bounded before parsing.
+def from_wire(wire):
+    """The answer object from the text the kernel sent (``to_wire``), bounded before parsing.
 
     returns: dict, the answer of ``serve``; raises ValueError for anything else
     """
-    if not isinstance(text_plain, str) or len(text_plain) > MAX_ANSWER_BYTES * 4 // 3 + 8:
+    if not isinstance(wire, str) or len(wire) > MAX_ANSWER_BYTES * 4 // 3 + 8:
         raise ValueError(f"the answer is larger than {MAX_ANSWER_BYTES // 1024 ** 2} MB")
-    match = _WIRE.fullmatch(text_plain)
-    if not match:
+    if not _WIRE.fullmatch(wire):
         raise ValueError("the answer is not in the protocol's format")
     try:
-        answer = json.loads(base64.b64decode(match.group(1), validate=True).decode("utf-8"))
+        answer = json.loads(base64.b64decode(wire, validate=True).decode("utf-8"))
     except (binascii.Error, UnicodeDecodeError, ValueError, RecursionError):
         raise ValueError("the answer is not valid JSON") from None
     if not isinstance(answer, dict):
@@ -161,3 +162,33 @@ def serve(namespace, request):
     except StudentError as error:
         answer = json.dumps({"error": str(error)})
     return to_wire(answer)
+
+
+def install():
+    """Answer the grader's CALL_REQUEST messages in this kernel (the judge runs this once, after the
+    student's cells): a handler on the kernel's shell channel, which calls ``serve`` as the module
+    holds it then, on the kernel's namespace, without running a cell (a cell costs the kernel twice
+    the CPU). It replies CALL_REPLY {"status": "ok", "answer": serve's answer}, or {"status":
+    "error", "ename"} when the call was interrupted or serve failed."""
+    import sys
+
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    kernel = shell.kernel
+    module = sys.modules[__name__]
+
+    async def answer(stream, ident, parent):
+        try:
+            content = {"status": "ok", "answer": module.serve(shell.user_ns, parent["content"]["request"])}
+        except (Exception, KeyboardInterrupt) as error:  # an interrupt after the call's time limit
+            content = {"status": "error", "ename": type(error).__name__}
+        kernel.session.send(stream, CALL_REPLY, content, parent, ident=ident)
+
+    kernel.shell_handlers[CALL_REQUEST] = answer
+
+
+def installed():
+    """Whether install() was run in this kernel (what the judge asks before its first call)."""
+    from IPython import get_ipython
+    return CALL_REQUEST in get_ipython().kernel.shell_handlers
