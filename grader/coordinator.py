@@ -10,6 +10,7 @@ grow with the class. Several coordinators can share one cluster and one gradeboo
 one shard of the class (``in_shard``): parallel.py --coordinators.
 """
 
+import gc
 import glob
 import json
 import logging
@@ -161,6 +162,7 @@ class Coordinator:
 
     def run(self, students):
         """Grade these students; returns when every one is committed, skipped or failed."""
+        gc.freeze()  # what exists by now (nbgrader, the app, the bundle) lasts the run: no collection walks it again
         with nbgrader_adapter.one_engine_per_database():
             self._run(students)
 

@@ -91,22 +91,33 @@ class _CompiledSchemaCheck(BaseMetadataValidator):
     """nbgrader's JSON-schema check of a cell's metadata, with the schema compiled once per process.
 
     nbgrader calls jsonschema.validate per cell, which checks the schema itself each time: about
-    0.1 s per notebook, paid in every pass over every submission.
+    0.1 s per notebook, paid in every pass over every submission. Metadata found valid is
+    remembered, by its JSON text: most cells are the release's own, the same in every submission
+    (the check was a sixth of the coordinator's CPU). At most MAX_REMEMBERED are kept.
     """
 
+    MAX_REMEMBERED = 10_000
     _checkers = {}
+    _valid = set()  # (schema version, JSON text of a cell's nbgrader metadata) that passed the check
 
     def validate_cell(self, cell):
         if "nbgrader" not in cell.metadata:
             return
-        if cell.metadata["nbgrader"].get("schema_version", 0) != self.schema_version:
+        metadata = cell.metadata["nbgrader"]
+        if metadata.get("schema_version", 0) != self.schema_version:
             return super().validate_cell(cell)  # nbgrader's own "too old" or "too new" error
+        remembered = (self.schema_version, json.dumps(metadata, sort_keys=True))
+        if remembered in self._valid:
+            return
         checker = self._checkers.get(self.schema_version)
         if checker is None:
             checker = self._checkers[self.schema_version] = jsonschema.validators.validator_for(self.schema)(self.schema)
-        error = jsonschema.exceptions.best_match(checker.iter_errors(cell.metadata["nbgrader"]))
+        error = jsonschema.exceptions.best_match(checker.iter_errors(metadata))
         if error is not None:
             raise error
+        if len(self._valid) >= self.MAX_REMEMBERED:
+            self._valid.clear()
+        self._valid.add(remembered)
 
 
 class _CompiledMetadataValidator(MetadataValidator, _CompiledSchemaCheck):

@@ -16,6 +16,7 @@ import stat
 import nbformat
 import pytest
 import sqlalchemy
+from hypothesis import given, settings, strategies
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import OverwriteCells
 
@@ -257,3 +258,35 @@ def test_a_submission_whose_files_change_while_it_is_graded_is_not_committed(tmp
     error = coordinator.commit("alice", meta, result={"notebook": "", "judge": {}})
     assert "changed while it was being graded" in error and "run again" in error
     assert not os.path.exists(os.path.join(root, "autograded", "alice"))
+
+
+metadata_values = strategies.one_of(strategies.none(), strategies.booleans(), strategies.integers(-1, 12),
+                                    strategies.text(max_size=4), strategies.floats(allow_nan=False))
+nbgrader_metadata = strategies.fixed_dictionaries(
+    {"schema_version": strategies.sampled_from([3, 3, 3, 2, 4])},
+    optional={key: metadata_values for key in ("grade", "solution", "locked", "task", "grade_id", "points",
+                                               "cell_type", "checksum")})
+
+
+@settings(max_examples=300, deadline=None)
+@given(strategies.sampled_from(["code", "markdown"]), nbgrader_metadata)
+def test_the_cell_metadata_check_refuses_what_nbgraders_refuses_and_again_when_asked_again(cell_type, metadata):
+    """The sanitize and commit steps check each cell's nbgrader metadata with a compiled schema that
+    remembers what passed: the same verdict and error as nbgrader's own MetadataValidator, the
+    second time too."""
+    from nbgrader.nbgraderformat import MetadataValidator
+
+    from grader.preprocessors import _CompiledMetadataValidator
+    cell = getattr(nbformat.v4, f"new_{cell_type}_cell")("x = 1")
+    cell.metadata["nbgrader"] = metadata
+
+    def outcome(validator):
+        try:
+            validator.validate_cell(copy.deepcopy(cell))
+        except Exception as error:  # noqa: BLE001 -- the error is what is compared
+            return type(error).__name__, str(error)
+        return None
+
+    expected = outcome(MetadataValidator())
+    assert outcome(_CompiledMetadataValidator()) == expected
+    assert outcome(_CompiledMetadataValidator()) == expected
