@@ -297,6 +297,28 @@ def test_a_dask_worker_starts_its_template_at_once_and_its_first_pool_forks_from
 
 
 @needs_bubblewrap
+def test_a_kernel_given_back_is_stopped_by_the_pool_and_none_is_left_after_close():
+    """give_back returns at once (the pool's starter thread stops the kernel); close stops those
+    given back and not yet stopped, and the one started ahead of need."""
+    settings = execution.Settings(30, 300, 30, 60, sandbox.Limits(), use_sandbox=True, warm_template=True)
+    pool = execution.KernelPool(os.path.join(REPO_ROOT, "source", "gradient_checking"), settings)
+    try:
+        first, _ = pool.take()
+        second, _ = pool.take()
+        pool.give_back(first)
+        deadline = time.monotonic() + 30
+        while first.kernel.alive and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not first.kernel.alive and not os.path.exists(first.workdir)
+        assert second.kernel.alive
+        pool.give_back(second)
+    finally:
+        pool.close()
+    assert not second.kernel.alive and not os.path.exists(second.workdir)
+    assert pool._ready is None and not pool._finished
+
+
+@needs_bubblewrap
 def test_an_early_template_that_no_pool_took_is_stopped_when_its_process_exits():
     if not sandbox.running_as_root():
         pytest.skip("the warm template is used only as root")
