@@ -232,7 +232,10 @@ class KernelPool:
                 if start:
                     self._wanted = False
             for prepared in finished:
-                prepared.close()
+                try:
+                    prepared.close()
+                except Exception:  # noqa: BLE001 -- one kernel that would not stop must not stop the starter
+                    logging.getLogger(__name__).exception("a finished submission's kernel could not be stopped")
             if not start:
                 if self._closed:
                     return

@@ -5,7 +5,9 @@
                               [nbgrader options, e.g. --CourseDirectory.root=/srv/course]
 
 Run it where ``nbgrader autograde`` would run (the course root, or with --CourseDirectory.root).
-Without --scheduler it starts a LocalCluster with one single-threaded worker per core.
+Without --scheduler it starts a LocalCluster with one single-threaded worker per core, while it
+imports nbgrader; each worker preloads grader.worker, whose dask_setup starts the worker's warm
+kernel template at once (start workers of a cluster with ``--preload grader.worker`` too).
 
 1. The coordinator (this process, grader/coordinator.py) lists submitted/<student>/<assignment>/
    and skips submissions graded before whose files, master files, hidden tests and limits are all
