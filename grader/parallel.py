@@ -28,7 +28,7 @@ kernel template at once (start workers of a cluster with ``--preload grader.work
 
 With --coordinators K, K coordinator processes share the cluster and the gradebook, each with
 one shard of the class (coordinator.in_shard): this process and K - 1 others it starts with
---shard. One coordinator commits about 17 submissions a second, so a cluster that grades
+--shard. One coordinator commits about 19 submissions a second, so a cluster that grades
 faster than that needs several; give them a PostgreSQL gradebook (GRADEBOOK_URL), which is made
 for many writers (SQLite works, one writer at a time).
 
