@@ -2,8 +2,8 @@
 
 The kernel only runs the student's cells and, on request, calls a student function on inputs the
 grader sends, answering with plain data (``helpers.protocol.serve``, through the request handler
-that ``helpers.protocol.install`` adds to the kernel before the first call). Graded test cells never run in
-the kernel: their source, taken from the gradebook, runs here in the grader, where
+that ``helpers.protocol.install`` adds to the kernel before the first call). Graded test cells
+never run in the kernel: their source, taken from the gradebook, runs here in the grader, where
 ``student_code.call(...)`` becomes such a request. Expected values are computed here and never
 leave this process. A check passes only if its code runs to the end; a missing, malformed or
 mistyped answer, a dead kernel or a timeout fails it. All calls of one submission share one time
