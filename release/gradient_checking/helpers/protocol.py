@@ -165,8 +165,8 @@ def serve(namespace, request):
 
 
 def install():
-    """Answer the grader's CALL_REQUEST messages in this kernel (the judge runs this once, after the
-    student's cells): a handler on the kernel's shell channel, which calls ``serve`` as the module
+    """Answer the grader's CALL_REQUEST messages in this kernel (the judge runs this once, before its
+    first call, in a cell of its own): a handler on the kernel's shell channel, which calls ``serve`` as the module
     holds it then, on the kernel's namespace, without running a cell (a cell costs the kernel twice
     the CPU). It replies CALL_REPLY {"status": "ok", "answer": serve's answer}, or {"status":
     "error", "ename"} when the call was interrupted or serve failed."""
