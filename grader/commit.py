@@ -216,7 +216,6 @@ def _file_text(nb):
     return text if text.endswith("\n") else text + "\n"
 
 
-
 def _preprocessor(name_or_class, parent):
     """A preprocessor as nbconvert's Exporter.register_preprocessor makes it (its configuration from parent's)."""
     cls = import_item(name_or_class) if isinstance(name_or_class, str) else name_or_class

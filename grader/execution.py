@@ -299,9 +299,10 @@ class KernelPool:
             self._condition.notify_all()
         self._starter.join(timeout=self.start_timeout)
         with self._condition:
-            for prepared in [*self._finished, *([self._ready] if self._ready is not None else [])]:
-                prepared.close()
+            leftover = self._finished + ([self._ready] if self._ready is not None else [])
             self._finished, self._ready = [], None
+        for prepared in leftover:
+            prepared.close()
         if self.template is not None:
             self.template.close()
         shutil.rmtree(os.path.dirname(self.master_copy), ignore_errors=True)

@@ -75,8 +75,7 @@ class RemoteStudent:
         _, reply = self.kernel.execute(
             "import helpers.protocol as _gc_protocol\n_gc_protocol.install()\ndel _gc_protocol", timeout=timeout,
             user_expressions={"installed": "__import__('helpers.protocol').protocol.installed()"})
-        installed = (reply or {}).get("user_expressions", {}).get("installed", {}).get("data", {}).get("text/plain")
-        return (reply or {}).get("status") == "ok" and installed == "True"
+        return (reply or {}).get("status") == "ok" and _user_expression(reply, "installed") == "True"
 
     def _call_by_cell(self, request, timeout):
         """A call as a cell, for a kernel that did not take the handler (its cells changed how it runs
@@ -86,7 +85,7 @@ class RemoteStudent:
         code = f"import helpers.protocol as _gc_protocol\n{answer_name} = _gc_protocol.serve(globals(), {request!r})"
         outputs, reply = self.kernel.execute(code, timeout=timeout,
                                              user_expressions={"answer": f"globals().pop({answer_name!r})"})
-        text = (reply or {}).get("user_expressions", {}).get("answer", {}).get("data", {}).get("text/plain")
+        text = _user_expression(reply, "answer")
         quoted = isinstance(text, str) and len(text) >= 2 and text[0] == text[-1] == "'"  # the repr of a str
         return outputs, reply, text[1:-1] if quoted else text
 
@@ -129,6 +128,11 @@ class RemoteStudent:
         if not isinstance(arguments, tuple) or len(arguments) != len(args):
             raise testing.StudentError(f"the answer of {function_name} was malformed (arguments)")
         return result, arguments
+
+
+def _user_expression(reply, name):
+    """The text/plain of a user expression in an execute reply (None if the reply or it is missing)."""
+    return (reply or {}).get("user_expressions", {}).get(name, {}).get("data", {}).get("text/plain")
 
 
 def judge_namespace(setup_source: str, student_code: RemoteStudent) -> dict:

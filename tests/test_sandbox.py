@@ -59,6 +59,12 @@ def printed(kernel, code):
     return "".join(output.get("text", "") for output in outputs)
 
 
+def master_pool():
+    """A KernelPool on the assignment's master files, sandboxed, forking from a warm template (as root)."""
+    settings = execution.Settings(30, 300, 30, 60, sandbox.Limits(), use_sandbox=True, warm_template=True)
+    return execution.KernelPool(os.path.join(REPO_ROOT, "source", "gradient_checking"), settings)
+
+
 def test_refuses_to_grade_without_a_sandbox_unless_told(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     sandbox.sandbox_problem.cache_clear()
@@ -218,8 +224,7 @@ def test_without_a_template_kernels_start_fresh_and_the_log_says_why(monkeypatch
     if not sandbox.running_as_root():
         pytest.skip("the warm template is used only as root")
     monkeypatch.setattr(sandbox, "template_command", lambda pool_dir, template_file: ["false"])
-    settings = execution.Settings(30, 300, 30, 60, sandbox.Limits(), use_sandbox=True, warm_template=True)
-    pool = execution.KernelPool(os.path.join(REPO_ROOT, "source", "gradient_checking"), settings)
+    pool = master_pool()
     try:
         with caplog.at_level(logging.WARNING):
             prepared, _ = pool.take()
@@ -249,8 +254,7 @@ def test_a_forked_kernel_imports_nothing_the_template_could_have_but_the_helpers
     in_template = subprocess.run(
         [sys.executable, "-c", "import sys; from grader import template; template.warm(); print(*sys.modules)"],
         cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.split()
-    settings = execution.Settings(30, 300, 30, 60, sandbox.Limits(), use_sandbox=True, warm_template=True)
-    pool = execution.KernelPool(os.path.join(REPO_ROOT, "source", "gradient_checking"), settings)
+    pool = master_pool()
     try:
         prepared, _ = pool.take()
         try:
@@ -281,8 +285,7 @@ def test_a_dask_worker_starts_its_template_at_once_and_its_first_pool_forks_from
     assert early is not None and early._done.wait(120) and early.template.alive
     made = []
     monkeypatch.setattr(execution, "KernelTemplate", lambda *args, **kwargs: made.append(args))
-    settings = execution.Settings(30, 300, 30, 60, sandbox.Limits(), use_sandbox=True, warm_template=True)
-    pool = execution.KernelPool(os.path.join(REPO_ROOT, "source", "gradient_checking"), settings)
+    pool = master_pool()
     try:
         prepared, _ = pool.take()
         try:
@@ -300,8 +303,7 @@ def test_a_dask_worker_starts_its_template_at_once_and_its_first_pool_forks_from
 def test_a_kernel_given_back_is_stopped_by_the_pool_and_none_is_left_after_close():
     """give_back returns at once (the pool's starter thread stops the kernel); close stops those
     given back and not yet stopped, and the one started ahead of need."""
-    settings = execution.Settings(30, 300, 30, 60, sandbox.Limits(), use_sandbox=True, warm_template=True)
-    pool = execution.KernelPool(os.path.join(REPO_ROOT, "source", "gradient_checking"), settings)
+    pool = master_pool()
     try:
         first, _ = pool.take()
         second, _ = pool.take()
@@ -348,8 +350,7 @@ def pool_kernel():
     gets one, with two functions defined and a count of the cells it ran."""
     if not sandbox.bubblewrap_available():
         pytest.skip("bubblewrap is not installed")
-    settings = execution.Settings(30, 300, 30, 60, sandbox.Limits(), use_sandbox=True, warm_template=True)
-    pool = execution.KernelPool(os.path.join(REPO_ROOT, "source", "gradient_checking"), settings)
+    pool = master_pool()
     prepared, _ = pool.take()
     assert prepared.problem is None
     printed(prepared.kernel, "import time\n"
